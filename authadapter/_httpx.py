@@ -1,0 +1,139 @@
+"""The httpx adapter: one auth flow, driven synchronously or asynchronously.
+
+The flow is a generator in httpx's style that yields either a request to send
+or a ``Lookup`` to perform; the sync driver resolves lookups in place, the
+async driver off the event loop (a cold lookup may query a keyring or run a
+subprocess), so both clients share every decision.
+
+httpx follows redirects itself and shows the auth flow only the final
+response. Its redirect handling already drops ``Authorization`` when the
+origin changes; what this flow adds is a second chance at the end: if the
+final origin rejects the request and has a credential of its own, or the
+credential that was sent was stale, the request is sent once more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+from ._chain import Resolution
+from ._credentials import Credential
+from ._origin import Origin
+from ._policy import REPLAYABLE_WITHOUT_BODY, caller_brought_credentials, credential_rejected
+from ._urls import conda_token_in_path, strip_conda_token
+
+if TYPE_CHECKING:
+    from ._registry_auth import RegistryAuth
+
+__all__ = ["async_flow", "sync_flow"]
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    url: str
+    fresh: bool
+
+
+Step = httpx.Request | Lookup
+Flow = Generator[Step, httpx.Response | Resolution, None]
+
+
+def carries(request: httpx.Request, credential: Credential) -> bool:
+    """Whether ``request`` went out with ``credential`` applied."""
+    header = credential.authorization()
+    if header is not None:
+        return bool(request.headers.get("Authorization") == header)
+    return conda_token_in_path(str(request.url)) is not None
+
+
+def with_credential(request: httpx.Request, auth: RegistryAuth, resolution: Resolution) -> None:
+    url = strip_conda_token(str(request.url))
+    applied = auth.plan(url, resolution)
+    if applied is None:
+        return
+    if applied.url != str(request.url):
+        request.url = httpx.URL(applied.url)
+    if applied.authorization is not None:
+        request.headers["Authorization"] = applied.authorization
+
+
+def replayable(request: httpx.Request) -> bool:
+    return isinstance(request.stream, httpx.ByteStream) or (
+        request.method in REPLAYABLE_WITHOUT_BODY and "Content-Length" not in request.headers
+    )
+
+
+def flow(auth: RegistryAuth, request: httpx.Request) -> Flow:
+    url = str(request.url)
+    if caller_brought_credentials(url, "Authorization" in request.headers):
+        yield request
+        return
+    resolution = yield Lookup(url, fresh=False)
+    assert isinstance(resolution, Resolution)
+    with_credential(request, auth, resolution)
+    response = yield request
+    assert isinstance(response, httpx.Response)
+    if not credential_rejected(response.status_code, response.headers.get("WWW-Authenticate")):
+        return
+    last = response.request
+    last_url = str(last.url)
+    used = resolution.credential
+    if Origin.from_url(last_url) != resolution.origin or used is None or not carries(last, used):
+        used = None
+    fresh = yield Lookup(last_url, fresh=used is not None)
+    assert isinstance(fresh, Resolution)
+    if fresh.credential is None or fresh.credential == used or not replayable(last):
+        return
+    headers = httpx.Headers(last.headers)
+    headers.pop("Authorization", None)
+    retry = httpx.Request(
+        last.method, last.url, headers=headers, stream=last.stream, extensions=last.extensions
+    )
+    with_credential(retry, auth, fresh)
+    yield retry
+
+
+def sync_flow(
+    auth: RegistryAuth, request: httpx.Request
+) -> Generator[httpx.Request, httpx.Response, None]:
+    steps = flow(auth, request)
+    answer: httpx.Response | Resolution | None = None
+    while True:
+        try:
+            step = steps.send(answer)  # type: ignore[arg-type]
+        except StopIteration:
+            return
+        if isinstance(step, Lookup):
+            if step.fresh:
+                auth.invalidate(step.url)
+            answer = auth.chain.resolve(step.url)
+        else:
+            answer = yield step
+
+
+async def async_flow(
+    auth: RegistryAuth, request: httpx.Request
+) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    import anyio.to_thread
+
+    steps = flow(auth, request)
+    answer: httpx.Response | Resolution | None = None
+    while True:
+        try:
+            step = steps.send(answer)  # type: ignore[arg-type]
+        except StopIteration:
+            return
+        if isinstance(step, Lookup):
+            if step.fresh:
+                auth.invalidate(step.url)
+            origin = Origin.from_url(step.url)
+            cached = auth.chain.cached(origin)
+            if cached is None:
+                cached = await anyio.to_thread.run_sync(auth.chain.resolve_origin, origin, step.url)
+            answer = cached
+        else:
+            answer = yield step

@@ -1,0 +1,90 @@
+"""Origins: the unit a credential is bound to.
+
+An origin is (scheme, host, port) after normalisation, so that two spellings
+of one server compare equal and two servers never do: the host is lower-cased,
+IDNA-encoded and stripped of a trailing dot, IPv6 literals lose their
+brackets, and a missing port becomes the scheme's default. Everything that
+decides whether a credential may go somewhere compares ``Origin`` values, never
+raw strings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+__all__ = ["Origin", "is_ip_address", "normalize_host"]
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+
+def normalize_host(host: str) -> str:
+    """Return the canonical spelling of ``host``.
+
+    Lower case, no trailing dot, no IPv6 brackets, non-ASCII labels turned into
+    their IDNA ("xn--") form. Raises ``ValueError`` for a host that cannot be
+    encoded.
+    """
+    host = host.strip().rstrip(".")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host.isascii():
+        host = host.encode("idna").decode("ascii")
+    host = host.lower()
+    if ":" in host:
+        host = str(ipaddress.IPv6Address(host.split("%", 1)[0]))
+    return host
+
+
+def is_ip_address(host: str) -> bool:
+    """Whether ``host`` (already normalised) is an IPv4 or IPv6 literal."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Scheme, host and port of a URL, normalised for comparison."""
+
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def from_url(cls, url: str) -> Origin:
+        """Parse the origin of ``url``; raises ``ValueError`` if it has no host."""
+        parts = urlsplit(url.strip())
+        scheme = parts.scheme.lower()
+        if scheme.startswith("sparse+"):
+            scheme = scheme[len("sparse+") :]
+        if not parts.hostname:
+            raise ValueError("URL has no host")
+        host = normalize_host(parts.hostname)
+        port = parts.port
+        if port is None:
+            port = DEFAULT_PORTS.get(scheme, 0)
+        return cls(scheme, host, port)
+
+    @property
+    def is_loopback(self) -> bool:
+        """Whether the host is ``localhost`` or a loopback address."""
+        if self.host == "localhost" or self.host.endswith(".localhost"):
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def has_default_port(self) -> bool:
+        return DEFAULT_PORTS.get(self.scheme) == self.port
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        if self.has_default_port:
+            return f"{self.scheme}://{host}"
+        return f"{self.scheme}://{host}:{self.port}"

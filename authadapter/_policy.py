@@ -1,0 +1,79 @@
+"""Client-independent decisions about one request.
+
+The httpx and requests adapters differ only in how they read and change a
+request; what to do is decided here, once, so both clients behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from ._chain import Resolution
+from ._origin import Origin
+from ._urls import conda_token_in_path, has_userinfo, strip_conda_token
+
+__all__ = [
+    "Applied",
+    "apply_resolution",
+    "caller_brought_credentials",
+    "credential_rejected",
+    "location_without_foreign_token",
+]
+
+logger = logging.getLogger("authadapter")
+
+REPLAYABLE_WITHOUT_BODY = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What to do to a request: its new URL and the ``Authorization`` value to set."""
+
+    url: str
+    authorization: str | None
+    resolution: Resolution
+
+
+def caller_brought_credentials(url: str, has_authorization: bool) -> bool:
+    """Whether the request already carries credentials, which are then left alone."""
+    return has_authorization or has_userinfo(url) or conda_token_in_path(url) is not None
+
+
+def apply_resolution(url: str, resolution: Resolution) -> Applied | None:
+    credential = resolution.credential
+    if credential is None:
+        return None
+    return Applied(credential.rewrite_url(url), credential.authorization(), resolution)
+
+
+def credential_rejected(status: int, www_authenticate: str | None) -> bool:
+    """Whether a response says the credential we sent is wrong or expired.
+
+    Always for 401. For 403 only when the server says the token is invalid
+    (RFC 6750 ``error="invalid_token"``): a plain 403 means "not allowed",
+    and a fresh lookup would return the same credential.
+    """
+    if status == 401:
+        return True
+    return status == 403 and www_authenticate is not None and "invalid_token" in www_authenticate
+
+
+def location_without_foreign_token(request_url: str, location: str) -> str | None:
+    """The redirect target with the first origin's conda token removed, if it needs removing.
+
+    Returns ``None`` when ``location`` can be followed as it is: it stays on
+    the origin, or it carries no conda token of the request's.
+    """
+    token = conda_token_in_path(request_url)
+    if token is None:
+        return None
+    target = urljoin(request_url, location)
+    try:
+        same_origin = Origin.from_url(target) == Origin.from_url(request_url)
+    except ValueError:
+        return None
+    if same_origin or conda_token_in_path(target) != token:
+        return None
+    return strip_conda_token(target)

@@ -1,0 +1,77 @@
+"""The one interface every credential store implements.
+
+A provider answers one question: "what credential do you hold for this
+origin?" with a ``Found``, a ``Miss`` or a ``Failure``. Each answer may carry
+a lifetime (``ttl``, seconds) that the chain's cache honours; ``None`` means
+"use the chain's default" and ``0`` means "do not cache". Providers know
+nothing of the chain, the cache or the HTTP client; the chain knows nothing
+of any store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, TypeAlias, runtime_checkable
+
+from ._credentials import Credential
+from ._origin import Origin
+
+__all__ = ["CredentialProvider", "Failure", "Found", "LookupResult", "Miss"]
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The provider holds a credential for the origin.
+
+    ``source`` says where it came from (a file and key, a keyring entry, a
+    command) in words fit for a user: it never contains the secret.
+    """
+
+    credential: Credential
+    source: str
+    ttl: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """The provider has nothing for the origin."""
+
+    ttl: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """The provider could not answer.
+
+    A non-fatal failure is logged as a warning and the chain asks the next
+    provider. A fatal one stops the lookup with ``ProviderError``: that is for
+    stores whose owner says so (Cargo treats most plugin errors as fatal), as
+    moving on could send a different credential than the user configured.
+    """
+
+    message: str
+    fatal: bool = False
+    ttl: float | None = None
+
+
+LookupResult: TypeAlias = Found | Miss | Failure
+
+
+@runtime_checkable
+class CredentialProvider(Protocol):
+    """A store of credentials, asked one origin at a time.
+
+    ``name`` identifies the provider in logs, warnings and ``authadapter
+    which``. ``blocking`` is true for providers that may wait on something
+    outside the process (a keyring daemon, a subprocess): the chain runs those
+    under its timeout. ``lookup`` may raise; the chain turns an exception into
+    a non-fatal ``Failure`` naming the provider.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def blocking(self) -> bool: ...
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult: ...

@@ -1,0 +1,124 @@
+"""``RegistryAuth``: one object that is an httpx ``Auth`` and a requests auth callable.
+
+httpx accepts an ``auth`` only if it is an ``httpx.Auth`` instance, so the
+class derives from it when httpx is installed (and from ``object`` when it is
+not). requests only calls its ``auth``, so ``__call__`` is all it needs. The
+client-specific code lives in ``_httpx.py`` and ``_requests.py``; this module
+holds what both share: the chain, the cache and the plain-http rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any
+
+from ._chain import ProviderChain, Resolution
+from ._origin import Origin, normalize_host
+from ._policy import Applied, apply_resolution
+from ._provider import CredentialProvider
+
+if TYPE_CHECKING:
+    import httpx
+    import requests
+
+    _AuthBase = httpx.Auth
+else:
+    try:
+        from httpx import Auth as _AuthBase
+    except ImportError:  # requests-only installs
+        _AuthBase = object
+
+__all__ = ["RegistryAuth"]
+
+logger = logging.getLogger("authadapter")
+
+
+class RegistryAuth(_AuthBase):
+    """Credentials for package registries, looked up per origin from the user's stores.
+
+    ``httpx.Client(auth=RegistryAuth())`` and ``session.auth = RegistryAuth()``
+    both work. With no arguments the default provider chain is used (see
+    ``default_providers``); pass ``providers`` to choose your own, in order.
+
+    Plain ``http://`` is refused for hosts that are not loopback, with one
+    warning per host, unless the host is in ``allow_http_hosts``: a credential
+    sent in clear text is a credential given away.
+    """
+
+    def __init__(
+        self,
+        providers: Iterable[CredentialProvider] | None = None,
+        *,
+        ttl: float = 300.0,
+        negative_ttl: float = 300.0,
+        timeout: float = 10.0,
+        allow_http_hosts: Iterable[str] = (),
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if providers is None:
+            from ._defaults import default_providers
+
+            providers = default_providers()
+        options: dict[str, Any] = {"ttl": ttl, "negative_ttl": negative_ttl, "timeout": timeout}
+        if clock is not None:
+            options["clock"] = clock
+        self.chain = ProviderChain(providers, **options)
+        self.allow_http_hosts = frozenset(normalize_host(h) for h in allow_http_hosts)
+        self._warned_http: set[str] = set()
+        self._warn_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RegistryAuth({self.chain!r})"
+
+    def resolve(self, url: str) -> Resolution:
+        """The resolution for ``url`` (cached), whether or not it would be sent."""
+        return self.chain.resolve(url)
+
+    def invalidate(self, url: str | None = None) -> None:
+        """Forget what was looked up for ``url``'s origin, or for every origin."""
+        self.chain.invalidate(url)
+
+    def may_send_to(self, origin: Origin) -> bool:
+        """Whether credentials may be sent to ``origin`` at all (the plain-http rule)."""
+        if origin.scheme != "http" or origin.is_loopback or origin.host in self.allow_http_hosts:
+            return True
+        with self._warn_lock:
+            first = origin.host not in self._warned_http
+            self._warned_http.add(origin.host)
+        if first:
+            logger.warning(
+                "not sending credentials for %s over plain http; "
+                "allow it with allow_http_hosts=[%r]",
+                origin.host,
+                origin.host,
+            )
+        return False
+
+    def plan(self, url: str, resolution: Resolution) -> Applied | None:
+        """What to change in a request to ``url`` given ``resolution``; ``None`` for nothing."""
+        if resolution.credential is None or not self.may_send_to(resolution.origin):
+            return None
+        return apply_resolution(url, resolution)
+
+    # httpx
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        from ._httpx import sync_flow
+
+        return sync_flow(self, request)
+
+    def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        from ._httpx import async_flow
+
+        return async_flow(self, request)
+
+    # requests
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        from ._requests import prepare
+
+        return prepare(self, request)

@@ -1,0 +1,70 @@
+"""Pure functions on URL strings: conda token paths and masking.
+
+Conda channels carry their token in the path (``/t/<token>/channel/...``).
+Inserting, detecting and removing it is done here, once, so that the adapters
+and the redirect checks agree on what "a URL that already holds a token" is.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+__all__ = [
+    "conda_token_in_path",
+    "has_userinfo",
+    "insert_conda_token",
+    "mask_url",
+    "strip_conda_token",
+]
+
+_TOKEN_PATH = re.compile(r"^/t/([^/]+)(?=/|$)")
+_MASK = "***"
+
+
+def conda_token_in_path(url: str) -> str | None:
+    """The token of a ``/t/<token>/`` path prefix, or ``None``."""
+    match = _TOKEN_PATH.match(urlsplit(url).path)
+    return match.group(1) if match else None
+
+
+def insert_conda_token(url: str, token: str) -> str:
+    """Prefix the path of ``url`` with ``/t/<token>``, unless it has one already."""
+    parts = urlsplit(url)
+    if _TOKEN_PATH.match(parts.path):
+        return url
+    path = parts.path if parts.path.startswith("/") else "/" + parts.path
+    return urlunsplit(parts._replace(path=f"/t/{token}{path}"))
+
+
+def strip_conda_token(url: str) -> str:
+    """Remove a ``/t/<token>`` path prefix, leaving the rest of the URL intact."""
+    parts = urlsplit(url)
+    path = _TOKEN_PATH.sub("", parts.path, count=1)
+    if path == parts.path:
+        return url
+    return urlunsplit(parts._replace(path=path or "/"))
+
+
+def has_userinfo(url: str) -> bool:
+    """Whether the URL carries ``user[:password]@`` credentials of its own."""
+    parts = urlsplit(url)
+    return parts.username is not None or parts.password is not None
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password and conda token replaced by ``***``.
+
+    Safe to log: use it for any URL that may have passed through authadapter.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{_MASK}@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+    path = _TOKEN_PATH.sub(f"/t/{_MASK}", parts.path, count=1)
+    return urlunsplit(SplitResult(parts.scheme, netloc, path, parts.query, parts.fragment))

@@ -1,0 +1,49 @@
+"""One session per concern; each runs alone on a fresh machine.
+
+``nox -s tests`` is what CI and README run. ``bench`` and ``docs`` are kept
+out of the default sessions because they are slow or need extra tools.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite, in parallel, with real services started by the fixtures."""
+    session.install("-e", ".[test]")
+    workers = os.environ.get("AUTHADAPTER_TEST_WORKERS", "auto")
+    session.run("pytest", "-n", workers, *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("-e", ".[test]", "mypy>=1.10", "types-requests")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Prints the table that docs/performance.md quotes."""
+    session.install("-e", ".[test]", "pip")
+    session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    session.install("-e", ".[test]", "mkdocs>=1.6")
+    session.run("mkdocs", "build", "--strict")
