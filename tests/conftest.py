@@ -7,6 +7,8 @@ import pytest
 
 from tests.servers import Handler, LoopbackServer, accept_all
 
+pytest_plugins = ["tests.fixtures_secret_service"]
+
 REQUIRE_SERVICES = os.environ.get("AUTHADAPTER_REQUIRE_SERVICES") == "1"
 
 
