@@ -16,6 +16,7 @@ from ._exceptions import (
     StoreWriteError,
 )
 from ._origin import Origin
+from ._patch import Patch, patch_httpx, patch_requests, unpatch_httpx, unpatch_requests
 from ._provider import CredentialProvider, Failure, Found, LookupResult, Miss
 from ._registry_auth import RegistryAuth
 from ._urls import mask_url
@@ -34,6 +35,7 @@ __all__ = [
     "LookupResult",
     "Miss",
     "Origin",
+    "Patch",
     "PluginProtocolError",
     "ProviderChain",
     "ProviderError",
@@ -45,5 +47,9 @@ __all__ = [
     "StoreFormatError",
     "StoreWriteError",
     "mask_url",
+    "patch_httpx",
+    "patch_requests",
+    "unpatch_httpx",
+    "unpatch_requests",
 ]
 __version__ = "0.1.0"

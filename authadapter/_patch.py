@@ -1,0 +1,296 @@
+"""Patching requests and httpx so code you do not own authenticates through RegistryAuth.
+
+Installers and mirror scripts create their own ``requests.Session`` or
+``httpx.Client`` (or call ``requests.get``/``httpx.get``) deep inside code the
+user cannot edit. ``patch_requests()`` and ``patch_httpx()`` give every
+session and client created afterwards one shared ``RegistryAuth``, but only
+where the caller set no ``auth`` of its own: a request that would have carried
+credentials without authadapter carries exactly those.
+
+What is patched, and why there:
+
+- requests: ``Session.__init__`` marks sessions created while patched (so
+  sessions that existed before are left as they were), and
+  ``Session.prepare_request`` supplies the auth for a marked session when
+  neither the request nor the session has one and requests itself would send
+  nothing (no user:password in the URL, no netrc entry). ``Session.auth``
+  stays ``None``, as requests leaves it; a caller who sets it wins.
+- httpx: ``Client.__init__`` and ``AsyncClient.__init__`` get ``auth=`` when
+  the caller did not pass the keyword at all; an explicit ``auth=None`` is
+  respected. The module-level helpers (``httpx.get`` ...) pass ``auth=None``
+  to their client on every call, so ``httpx.request`` and ``httpx.stream``
+  are wrapped to turn that ``None`` into the shared auth.
+
+Patches nest: each call pushes, and leaving its ``with`` block (or ``undo()``)
+removes only that call's entry; the classes are restored when the last entry
+goes. ``unpatch_requests()``/``unpatch_httpx()`` remove every entry. Patching
+is process-wide by nature, so this module keeps its state in one patcher
+object per library, guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import requests
+
+    from ._registry_auth import RegistryAuth
+
+__all__ = ["Patch", "patch_httpx", "patch_requests", "unpatch_httpx", "unpatch_requests"]
+
+_MARK = "_authadapter_auth"
+
+
+class Patch:
+    """One active patch: a context manager, or call ``undo()`` when done.
+
+    ``auth`` is the ``RegistryAuth`` that sessions or clients created while
+    this patch is the innermost one receive.
+    """
+
+    def __init__(self, patcher: _Patcher, auth: RegistryAuth) -> None:
+        self._patcher = patcher
+        self.auth = auth
+
+    def __repr__(self) -> str:
+        return f"<Patch {self._patcher.library} active={self.active}>"
+
+    @property
+    def active(self) -> bool:
+        return self._patcher.holds(self)
+
+    def undo(self) -> None:
+        """Remove this patch; the library is restored when no other patch remains."""
+        self._patcher.remove(self)
+
+    def __enter__(self) -> Patch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.undo()
+
+
+class _Patcher:
+    """The stack of active patches for one library and the originals to restore."""
+
+    library = ""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._stack: list[Patch] = []
+        self._originals: dict[tuple[object, str], Any] = {}
+
+    @property
+    def current(self) -> RegistryAuth | None:
+        stack = self._stack
+        return stack[-1].auth if stack else None
+
+    def holds(self, patch: Patch) -> bool:
+        return any(entry is patch for entry in self._stack)
+
+    def push(self, auth: RegistryAuth | None) -> Patch:
+        with self._lock:
+            if auth is None:
+                auth = self.current or self._default_auth()
+            patch = Patch(self, auth)
+            if not self._stack:
+                self._install()
+            self._stack.append(patch)
+            return patch
+
+    def remove(self, patch: Patch) -> None:
+        with self._lock:
+            self._stack = [entry for entry in self._stack if entry is not patch]
+            if not self._stack:
+                self._uninstall()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._stack = []
+            self._uninstall()
+
+    def _default_auth(self) -> RegistryAuth:
+        # One RegistryAuth (one cache) for every patch of both libraries that
+        # was not given its own: the config file is read once.
+        return _shared_default_auth()
+
+    def _replace(self, owner: object, name: str, new: Any) -> None:
+        self._originals[(owner, name)] = getattr(owner, name)
+        setattr(owner, name, new)
+
+    def _install(self) -> None:
+        raise NotImplementedError
+
+    def _uninstall(self) -> None:
+        for (owner, name), original in self._originals.items():
+            setattr(owner, name, original)
+        self._originals.clear()
+        _release_shared_default_auth()
+
+
+class _RequestsPatcher(_Patcher):
+    library = "requests"
+
+    def _install(self) -> None:
+        import requests.sessions
+
+        session_class = requests.sessions.Session
+        original_init = session_class.__init__
+        original_prepare = session_class.prepare_request
+        patcher = self
+
+        @functools.wraps(original_init)
+        def __init__(self: requests.Session, *args: Any, **kwargs: Any) -> None:
+            original_init(self, *args, **kwargs)
+            current = patcher.current
+            if current is not None:
+                setattr(self, _MARK, current)
+
+        @functools.wraps(original_prepare)
+        def prepare_request(
+            self: requests.Session, request: requests.Request
+        ) -> requests.PreparedRequest:
+            auth = getattr(self, _MARK, None)
+            if (
+                auth is not None
+                and request.auth is None
+                and self.auth is None
+                and not _requests_would_authenticate(self, request)
+            ):
+                request = copy.copy(request)
+                request.auth = auth
+            return original_prepare(self, request)
+
+        self._replace(session_class, "__init__", __init__)
+        self._replace(session_class, "prepare_request", prepare_request)
+
+
+def _requests_would_authenticate(session: requests.Session, request: requests.Request) -> bool:
+    """Whether requests would send credentials of its own: URL userinfo or a netrc entry."""
+    from requests.utils import get_auth_from_url, get_netrc_auth
+
+    url = request.url.decode() if isinstance(request.url, bytes) else str(request.url)
+    if any(get_auth_from_url(url)):
+        return True
+    return bool(session.trust_env and get_netrc_auth(url))
+
+
+class _HttpxPatcher(_Patcher):
+    library = "httpx"
+
+    def _install(self) -> None:
+        import httpx
+        import httpx._api
+
+        for client_class in (httpx.Client, httpx.AsyncClient):
+            self._replace(client_class, "__init__", self._client_init(client_class))
+        for name in ("request", "stream"):
+            wrapped = self._module_helper(getattr(httpx._api, name))
+            self._replace(httpx._api, name, wrapped)
+            self._replace(httpx, name, wrapped)
+
+    def _client_init(self, client_class: type[Any]) -> Callable[..., None]:
+        original_init = client_class.__init__
+        is_async = client_class.__name__.startswith("Async")
+        patcher = self
+
+        @functools.wraps(original_init)
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+            current = patcher.current
+            if current is not None and "auth" not in kwargs:
+                kwargs["auth"] = current
+                kwargs["event_hooks"] = _with_redirect_hook(kwargs.get("event_hooks"), is_async)
+            original_init(self, *args, **kwargs)
+
+        return __init__
+
+    def _module_helper(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        patcher = self
+
+        @functools.wraps(original)
+        def helper(*args: Any, auth: Any = None, **kwargs: Any) -> Any:
+            if auth is None:
+                auth = patcher.current
+            return original(*args, auth=auth, **kwargs)
+
+        return helper
+
+
+def _with_redirect_hook(hooks: Any, is_async: bool) -> dict[str, list[Any]]:
+    """The caller's event hooks plus the per-hop redirect protection, when the adapter has one.
+
+    httpx follows a redirect before the auth flow sees it, so the first
+    origin's conda token in a ``Location`` can only be removed by a response
+    event hook.
+    """
+    merged: dict[str, list[Any]] = {key: list(value) for key, value in dict(hooks or {}).items()}
+    from . import _httpx
+
+    factory = getattr(_httpx, "redirect_event_hook", None)
+    if factory is not None:
+        merged.setdefault("response", []).append(factory(is_async=is_async))
+    return merged
+
+
+_requests_patcher = _RequestsPatcher()
+_httpx_patcher = _HttpxPatcher()
+_shared_lock = threading.Lock()
+_shared: list[RegistryAuth] = []
+
+
+def _shared_default_auth() -> RegistryAuth:
+    with _shared_lock:
+        if not _shared:
+            from ._registry_auth import RegistryAuth
+
+            _shared.append(RegistryAuth())
+        return _shared[0]
+
+
+def _release_shared_default_auth() -> None:
+    # Once nothing is patched, the next patch reads the config file again.
+    with _shared_lock:
+        if not (_requests_patcher.current or _httpx_patcher.current):
+            _shared.clear()
+
+
+def patch_requests(auth: RegistryAuth | None = None) -> Patch:
+    """Make sessions created from now on, and ``requests.get(...)``, use ``auth``.
+
+    Without ``auth``, the innermost active patch's auth is reused, else one
+    ``RegistryAuth()`` shared with ``patch_httpx`` (configured by the config
+    file). A session or request that has ``auth`` set, a URL with
+    ``user:password@`` and a netrc entry that requests would use all win.
+    Sessions created before the call are not changed.
+    """
+    return _requests_patcher.push(auth)
+
+
+def unpatch_requests() -> None:
+    """Remove every requests patch; requests behaves exactly as before."""
+    _requests_patcher.clear()
+
+
+def patch_httpx(auth: RegistryAuth | None = None) -> Patch:
+    """Make clients created from now on, and ``httpx.get(...)``, use ``auth``.
+
+    A client given ``auth=`` (even ``auth=None``) keeps it, as does a request
+    given ``auth=``. Clients created before the call are not changed.
+    """
+    return _httpx_patcher.push(auth)
+
+
+def unpatch_httpx() -> None:
+    """Remove every httpx patch; httpx behaves exactly as before."""
+    _httpx_patcher.clear()

@@ -1,0 +1,261 @@
+"""patch_requests / patch_httpx against real loopback servers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import requests
+
+import authadapter
+from authadapter import BearerToken, Found, LookupResult, Miss, Origin, RegistryAuth
+from tests.servers import LoopbackServer, require_authorization
+
+TOKEN = "patched-token"
+EXPECTED = f"Bearer {TOKEN}"
+
+ServerFactory = Callable[..., LoopbackServer]
+
+
+class OneHost:
+    """A provider holding one bearer token for one host; counts its lookups."""
+
+    name = "one-host"
+    blocking = False
+
+    def __init__(self, host: str, token: str = TOKEN) -> None:
+        self.host = host
+        self.token = token
+        self.calls = 0
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        self.calls += 1
+        if origin.host == self.host:
+            return Found(BearerToken(self.token), f"test provider for {self.host}")
+        return Miss()
+
+
+@pytest.fixture(autouse=True)
+def _no_patch_left_behind() -> Iterator[None]:
+    originals = (
+        requests.Session.__init__,
+        requests.Session.prepare_request,
+        httpx.Client.__init__,
+        httpx.AsyncClient.__init__,
+        httpx.get,
+        httpx.request,
+        httpx.stream,
+    )
+    yield
+    authadapter.unpatch_requests()
+    authadapter.unpatch_httpx()
+    assert (
+        requests.Session.__init__,
+        requests.Session.prepare_request,
+        httpx.Client.__init__,
+        httpx.AsyncClient.__init__,
+        httpx.get,
+        httpx.request,
+        httpx.stream,
+    ) == originals
+
+
+@pytest.fixture
+def server(loopback_server: ServerFactory) -> LoopbackServer:
+    return loopback_server("127.0.0.1", require_authorization(EXPECTED))
+
+
+@pytest.fixture
+def auth(server: LoopbackServer) -> RegistryAuth:
+    return RegistryAuth([OneHost(server.host)])
+
+
+# requests
+
+
+def test_sessions_created_after_patching_authenticate(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    authadapter.patch_requests(auth)
+    assert requests.Session().get(server.url + "/a").status_code == 200
+    assert requests.get(server.url + "/b", timeout=10).status_code == 200
+    assert [r.authorization for r in server.received] == [EXPECTED, EXPECTED]
+
+
+def test_session_auth_stays_none_and_a_callers_auth_wins(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    authadapter.patch_requests(auth)
+    session = requests.Session()
+    assert session.auth is None
+    session.auth = ("user", "pw")
+    session.get(server.url + "/session-auth")
+    requests.get(server.url + "/request-auth", auth=("other", "pw"), timeout=10)
+    requests.get(server.url.replace("//", "//who:pw@") + "/userinfo", timeout=10)
+    sent = [r.authorization for r in server.received]
+    assert sent == [
+        requests.auth._basic_auth_str("user", "pw"),
+        requests.auth._basic_auth_str("other", "pw"),
+        requests.auth._basic_auth_str("who", "pw"),
+    ]
+
+
+def test_a_netrc_entry_requests_would_use_wins(
+    server: LoopbackServer, auth: RegistryAuth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine {server.host} login nu password np\n")
+    monkeypatch.setenv("NETRC", str(netrc))
+    authadapter.patch_requests(auth)
+    requests.get(server.url + "/x", timeout=10)
+    assert server.received[0].authorization == requests.auth._basic_auth_str("nu", "np")
+
+
+def test_sessions_from_before_the_patch_are_left_alone(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    before = requests.Session()
+    authadapter.patch_requests(auth)
+    assert before.get(server.url + "/x").status_code == 401
+    assert server.received[0].authorization is None
+
+
+def test_unpatch_and_context_manager_restore_requests(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    with authadapter.patch_requests(auth) as patch:
+        assert patch.active
+        assert requests.get(server.url + "/in", timeout=10).status_code == 200
+    assert not patch.active
+    assert requests.get(server.url + "/out", timeout=10).status_code == 401
+    authadapter.patch_requests(auth)
+    authadapter.unpatch_requests()
+    assert requests.get(server.url + "/unpatched", timeout=10).status_code == 401
+
+
+def test_patching_twice_is_one_patch_and_nesting_restores_the_outer(
+    loopback_server: ServerFactory,
+) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer inner"))
+    outer_auth = RegistryAuth([OneHost(server.host, "outer")])
+    inner_auth = RegistryAuth([OneHost(server.host, "inner")])
+    outer = authadapter.patch_requests(outer_auth)
+    again = authadapter.patch_requests()
+    assert again.auth is outer_auth
+    with authadapter.patch_requests(inner_auth):
+        assert requests.get(server.url + "/inner", timeout=10).status_code == 200
+    assert requests.get(server.url + "/outer", timeout=10).status_code == 401
+    assert server.received[-1].authorization == "Bearer outer"
+    again.undo()
+    assert outer.active
+    outer.undo()
+    requests.get(server.url + "/none", timeout=10)
+    assert server.received[-1].authorization is None
+
+
+def test_one_lookup_serves_every_patched_session(
+    server: LoopbackServer,
+) -> None:
+    provider = OneHost(server.host)
+    authadapter.patch_requests(RegistryAuth([provider]))
+    for _ in range(5):
+        requests.get(server.url + "/x", timeout=10)
+    assert provider.calls == 1
+
+
+def test_concurrent_patching_and_requests_leave_requests_restored(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    authadapter.patch_requests(auth)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def churn() -> None:
+        try:
+            for _ in range(20):
+                with authadapter.patch_requests(auth):
+                    pass
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    def fetch() -> None:
+        try:
+            with requests.Session() as session:
+                for _ in range(5):
+                    statuses.append(session.get(server.url + "/t").status_code)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=churn) for _ in range(4)]
+    threads += [threading.Thread(target=fetch) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert statuses == [200] * 20
+
+
+# httpx
+
+
+def test_clients_and_module_helpers_authenticate(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    authadapter.patch_httpx(auth)
+    with httpx.Client() as client:
+        assert client.get(server.url + "/client").status_code == 200
+    assert httpx.get(server.url + "/get").status_code == 200
+    assert httpx.request("GET", server.url + "/request").status_code == 200
+    with httpx.stream("GET", server.url + "/stream") as response:
+        assert response.status_code == 200
+    assert [r.authorization for r in server.received] == [EXPECTED] * 4
+
+
+async def test_async_clients_authenticate(server: LoopbackServer, auth: RegistryAuth) -> None:
+    authadapter.patch_httpx(auth)
+    async with httpx.AsyncClient() as client:
+        response = await client.get(server.url + "/async")
+    assert response.status_code == 200
+
+
+def test_explicit_auth_none_and_callers_auth_win(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    authadapter.patch_httpx(auth)
+    with httpx.Client(auth=None) as client:
+        assert client.get(server.url + "/none").status_code == 401
+    with httpx.Client(auth=("u", "p")) as client:
+        client.get(server.url + "/client-auth")
+    with httpx.Client() as client:
+        client.get(server.url + "/request-auth", auth=("r", "p"))
+    httpx.get(server.url + "/helper-auth", auth=("h", "p"))
+    sent = [r.authorization for r in server.received]
+    assert sent == [
+        None,
+        httpx.BasicAuth("u", "p")._auth_header,
+        httpx.BasicAuth("r", "p")._auth_header,
+        httpx.BasicAuth("h", "p")._auth_header,
+    ]
+
+
+def test_clients_from_before_the_patch_and_after_unpatch_are_plain(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    before = httpx.Client()
+    with authadapter.patch_httpx(auth):
+        assert before.get(server.url + "/before").status_code == 401
+    assert httpx.get(server.url + "/after").status_code == 401
+    before.close()
+
+
+def test_callers_event_hooks_are_kept(server: LoopbackServer, auth: RegistryAuth) -> None:
+    seen: list[int] = []
+    authadapter.patch_httpx(auth)
+    hooks = {"response": [lambda response: seen.append(response.status_code)]}
+    with httpx.Client(event_hooks=hooks) as client:
+        client.get(server.url + "/hooked")
+    assert seen == [200]
