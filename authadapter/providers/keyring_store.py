@@ -1,0 +1,181 @@
+"""pixi/rattler's keyring entries, through the ``keyring`` package.
+
+rattler stores one entry per key: service ``rattler``, account = the key
+(``repo.example.org``, ``*.example.org``), secret = the JSON of one
+credential value. Going through python-keyring means its configuration
+applies (``PYTHON_KEYRING_BACKEND``, ``keyringrc.cfg``), so a user can point
+authadapter at another backend or turn the keyring off without us inventing
+a switch.
+
+The backend is chosen when the provider first needs it, per instance, never
+through keyring's process-wide default: a process that switched backends (a
+test, or an application that calls ``keyring.set_keyring``) must not make us
+remember an earlier choice. A keyring that errors or is unavailable means
+"not found here", logged at debug: on a headless machine that is the normal
+case, not a problem to warn about. The provider is ``blocking``, so the chain
+applies its timeout to a Secret Service that does not answer.
+
+Interop with rattler (checked with py-rattler 0.28 on a real Secret Service):
+rattler finds entries python-keyring writes (they lack rattler's ``target``
+and ``application`` attributes, which rattler does not search by), and
+python-keyring finds entries rattler writes, so we write through
+python-keyring too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from typing import Any
+
+from authadapter._credentials import Credential
+from authadapter._exceptions import StoreWriteError
+from authadapter._matching import candidate_keys
+from authadapter._origin import Origin
+from authadapter._provider import Failure, Found, LookupResult, Miss
+
+from ._entry import StoredEntry
+from .rattler_format import dump_credential_value, parse_credential_value
+
+__all__ = ["KeyringProvider", "load_backend"]
+
+logger = logging.getLogger("authadapter")
+
+RATTLER_SERVICE = "rattler"
+ERROR_TTL = 30.0
+"""A keyring that failed is asked again after this many seconds, not the chain's miss lifetime."""
+
+_UNUSABLE_BACKENDS = ("keyring.backends.fail", "keyring.backends.null")
+
+
+def load_backend() -> Any:
+    """The backend python-keyring's own configuration selects, chosen afresh.
+
+    The environment variable, then ``keyringrc.cfg``, then keyring's own
+    detection by priority.
+    """
+    import keyring.core
+
+    return keyring.core.load_env() or keyring.core.load_config() or keyring.core.get_keyring()
+
+
+def is_unusable(backend: Any) -> bool:
+    """Whether ``backend`` is keyring's "no keyring" (fail) or "disabled" (null) backend."""
+    return type(backend).__module__ in _UNUSABLE_BACKENDS
+
+
+class KeyringProvider:
+    """rattler's entries in the OS keyring."""
+
+    blocking = True
+
+    def __init__(self, service: str = RATTLER_SERVICE, backend: Any = None) -> None:
+        self.service = service
+        self._backend = backend
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return "keyring"
+
+    @property
+    def description(self) -> str:
+        """Where entries go, in words for a user."""
+        return f"keyring (service {self.service})"
+
+    def __repr__(self) -> str:
+        return f"KeyringProvider(service={self.service!r})"
+
+    def backend(self) -> Any:
+        """The keyring backend, chosen on first use; ``None`` when keyring cannot load one."""
+        with self._lock:
+            if self._backend is None:
+                try:
+                    self._backend = load_backend()
+                except Exception as error:
+                    logger.debug("keyring: no backend (%s)", type(error).__name__)
+                    return None
+            return self._backend
+
+    def usable(self) -> bool:
+        """Whether a real backend is configured and answers a harmless probe."""
+        backend = self.backend()
+        if backend is None or is_unusable(backend):
+            return False
+        try:
+            backend.get_password(self.service, "authadapter-probe")
+        except Exception as error:
+            logger.debug("keyring: probe failed (%s)", type(error).__name__)
+            return False
+        return True
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        backend = self.backend()
+        if backend is None or is_unusable(backend):
+            return Miss()
+        for key in candidate_keys(origin):
+            try:
+                secret = backend.get_password(self.service, key)
+            except Exception as error:
+                logger.debug("keyring: lookup failed (%s)", type(error).__name__)
+                return Miss(ttl=ERROR_TTL)
+            if secret is None:
+                continue
+            try:
+                credential = parse_credential_value(json.loads(secret))
+            except ValueError as error:  # JSONDecodeError and bad credentials alike
+                reason = "not JSON" if isinstance(error, json.JSONDecodeError) else str(error)
+                return Failure(f"keyring entry {self.service}/{key}: {reason}")
+            return Found(credential, f"keyring (service {self.service!r}, account {key!r})")
+        return Miss()
+
+    def entries(self) -> list[StoredEntry]:
+        """The entries, when the backend can enumerate them (Secret Service); else none."""
+        backend = self.backend()
+        if backend is None or not hasattr(backend, "get_preferred_collection"):
+            return []
+        found: list[StoredEntry] = []
+        try:
+            collection = backend.get_preferred_collection()
+            with contextlib.closing(collection.connection):
+                for item in collection.search_items({"service": self.service}):
+                    key = item.get_attributes().get("username")
+                    if not key:
+                        continue
+                    with contextlib.suppress(ValueError):
+                        value = json.loads(item.get_secret().decode("utf-8"))
+                        found.append(
+                            StoredEntry(key, parse_credential_value(value), self.description)
+                        )
+        except Exception as error:
+            logger.debug("keyring: listing failed (%s)", type(error).__name__)
+        return found
+
+    def save(self, key: str, credential: Credential) -> str:
+        """Store ``credential`` as rattler would; returns where it went."""
+        secret = json.dumps(dump_credential_value(credential))
+        backend = self.backend()
+        try:
+            backend.set_password(self.service, key, secret)
+        except Exception as error:
+            raise StoreWriteError(
+                f"{self.description}: cannot store {key!r} ({type(error).__name__})"
+            ) from None
+        return self.description
+
+    def delete(self, key: str) -> bool:
+        """Remove the entry for ``key``; whether there was one."""
+        backend = self.backend()
+        if backend is None or is_unusable(backend):
+            return False
+        try:
+            if backend.get_password(self.service, key) is None:
+                return False
+            backend.delete_password(self.service, key)
+        except Exception as error:
+            raise StoreWriteError(
+                f"{self.description}: cannot delete {key!r} ({type(error).__name__})"
+            ) from None
+        return True

@@ -1,0 +1,167 @@
+"""pixi/rattler's credential files: ``$RATTLER_AUTH_FILE`` and ``~/.rattler/credentials.json``.
+
+Both are the same format (see ``rattler_format``) and the same provider
+class, so ``authadapter which`` can tell the user which of the two answered.
+A file is re-parsed only when its size, inode or modification time changes,
+which keeps a lookup cheap without ever serving a stale credential after
+``pixi auth login`` rewrote it. An entry we cannot use is skipped with one
+warning naming the file and key; a file that is not a JSON object makes the
+lookup fail (the chain moves on) and is never rewritten.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from authadapter._credentials import Credential
+from authadapter._exceptions import StoreError
+from authadapter._files import atomic_write, locked, read_text
+from authadapter._matching import candidate_keys, normalize_key
+from authadapter._origin import Origin
+from authadapter._provider import Failure, Found, LookupResult, Miss
+
+from ._entry import StoredEntry
+from .rattler_format import (
+    CredentialsDocument,
+    dump_document,
+    parse_document,
+    with_entry,
+    without_entry,
+)
+
+__all__ = [
+    "RattlerFileProvider",
+    "rattler_auth_file_provider",
+    "rattler_credentials_file_provider",
+    "rattler_credentials_path",
+]
+
+logger = logging.getLogger("authadapter")
+
+AUTH_FILE_VARIABLE = "RATTLER_AUTH_FILE"
+
+
+def rattler_credentials_path() -> Path:
+    """``~/.rattler/credentials.json``, where pixi writes when no keyring works."""
+    return Path.home() / ".rattler" / "credentials.json"
+
+
+def rattler_auth_file_provider() -> RattlerFileProvider | None:
+    """The provider for ``$RATTLER_AUTH_FILE``, or ``None`` when the variable is unset."""
+    value = os.environ.get(AUTH_FILE_VARIABLE)
+    if not value:
+        return None
+    return RattlerFileProvider(Path(value).expanduser(), name="rattler-auth-file")
+
+
+def rattler_credentials_file_provider() -> RattlerFileProvider:
+    """The provider for ``~/.rattler/credentials.json``."""
+    return RattlerFileProvider(rattler_credentials_path(), name="rattler-credentials-file")
+
+
+class RattlerFileProvider:
+    """One credentials file in rattler's format; it need not exist."""
+
+    blocking = False
+
+    def __init__(self, path: Path, *, name: str = "rattler-file") -> None:
+        self.path = path
+        self._name = name
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int] | None = None
+        self._document: CredentialsDocument | None = None
+        self._warned: set[tuple[str, str]] = set()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"RattlerFileProvider({str(self.path)!r}, name={self._name!r})"
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        try:
+            document = self._read()
+        except StoreError as error:
+            return Failure(str(error))
+        if document is None:
+            return Miss()
+        for key in candidate_keys(origin):
+            credential = document.entries.get(key)
+            if credential is not None:
+                return Found(credential, self._source(document.keys[key]))
+        return Miss()
+
+    def entries(self) -> list[StoredEntry]:
+        """Every usable entry, in file order. Raises ``StoreError`` for an unreadable file."""
+        document = self._read()
+        if document is None:
+            return []
+        return [
+            StoredEntry(document.keys[normal], credential, str(self.path))
+            for normal, credential in document.entries.items()
+        ]
+
+    def save(self, key: str, credential: Credential) -> str:
+        """Store ``credential`` under ``key``, keeping every other entry; returns the path.
+
+        Raises ``StoreFormatError`` (file untouched) when the file exists but
+        is not a credentials object.
+        """
+        with locked(self.path) as real:
+            document = self._parse(real)
+            atomic_write(real, dump_document(with_entry(document, key, credential)))
+        self._forget()
+        return str(self.path)
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key`` (any spelling of it); whether it was there."""
+        if read_text(self.path) is None:
+            return False
+        with locked(self.path) as real:
+            updated, removed = without_entry(self._parse(real), key)
+            if removed:
+                atomic_write(real, dump_document(updated))
+        self._forget()
+        return removed
+
+    def _parse(self, real: Path) -> dict[str, object]:
+        text = read_text(real)
+        if text is None:
+            return {}
+        return dict(parse_document(text, str(self.path)).document)
+
+    def _source(self, key: str) -> str:
+        return f"{self.path} (key {key!r})"
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._stamp = None
+            self._document = None
+
+    def _read(self) -> CredentialsDocument | None:
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise StoreError(f"{self.path}: cannot read ({error.strerror})") from None
+        stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
+        with self._lock:
+            if stamp == self._stamp:
+                return self._document
+        text = read_text(self.path)
+        if text is None:
+            return None
+        document = parse_document(text, str(self.path))
+        for skipped in document.skipped:
+            marker = (normalize_key(skipped.key), skipped.reason)
+            if marker not in self._warned:
+                self._warned.add(marker)
+                logger.warning("%s: skipping entry %r: %s", self.path, skipped.key, skipped.reason)
+        with self._lock:
+            self._stamp, self._document = stamp, document
+        return document
