@@ -1,0 +1,279 @@
+"""The ``authadapter`` command: parse arguments, call the library, print one clear result.
+
+Every expected failure prints a single ``authadapter: error: ...`` line on
+stderr and exits 1 (2 for a usage error), never a traceback and never a
+secret. Secrets can be given on stdin (``--token -``) so they need not appear
+in the process list or shell history.
+
+Subcommands are registered by the functions in ``SUBCOMMANDS``; adding one is
+one function and one list entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import redirect_stderr, redirect_stdout
+from typing import NoReturn, TextIO
+
+from authadapter._credentials import BasicCredential, BearerToken, CondaToken, Credential
+from authadapter._exceptions import AuthAdapterError
+from authadapter._provider import Failure, Found
+from authadapter._urls import mask_url
+
+__all__ = ["main"]
+
+PROGRAM = "authadapter"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class _Streams:
+    def __init__(self, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> None:
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
+
+    def print(self, line: str = "") -> None:
+        print(line, file=self.stdout)
+
+    def error(self, message: str) -> None:
+        print(f"{PROGRAM}: error: {message}", file=self.stderr)
+
+
+Command = Callable[[argparse.Namespace, _Streams], int]
+
+
+# login / logout -------------------------------------------------------------
+
+
+def _add_login(subparsers: argparse._SubParsersAction[_Parser]) -> None:
+    parser = subparsers.add_parser(
+        "login",
+        help="store a credential where pixi would",
+        description="Store a credential for HOST where `pixi auth login` would: "
+        "$RATTLER_AUTH_FILE if set, else the keyring, else ~/.rattler/credentials.json. "
+        "Give '-' as a value to read it from stdin.",
+    )
+    parser.add_argument("host", metavar="HOST", help="host name, host:port or URL")
+    kinds = parser.add_mutually_exclusive_group(required=True)
+    kinds.add_argument("--token", metavar="T", help="bearer token (Authorization: Bearer T)")
+    kinds.add_argument("--username", metavar="U", help="Basic auth user name (needs --password)")
+    kinds.add_argument("--conda-token", metavar="T", help="conda token (/t/T/ in the path)")
+    parser.add_argument("--password", metavar="P", help="Basic auth password")
+    parser.set_defaults(run=_login)
+
+
+def _read_secret(value: str, streams: _Streams, what: str) -> str:
+    if value != "-":
+        return value
+    line = streams.stdin.readline()
+    if not line:
+        raise AuthAdapterError(f"no {what} on stdin")
+    return line.rstrip("\r\n")
+
+
+def _credential_from(args: argparse.Namespace, streams: _Streams) -> Credential:
+    if [args.token, args.username, args.conda_token, args.password].count("-") > 1:
+        raise AuthAdapterError("only one value can be read from stdin")
+    if args.token is not None:
+        return BearerToken(_read_secret(args.token, streams, "token"))
+    if args.conda_token is not None:
+        return CondaToken(_read_secret(args.conda_token, streams, "conda token"))
+    if args.password is None:
+        raise AuthAdapterError("--username needs --password (use '--password -' for stdin)")
+    username = _read_secret(args.username, streams, "username")
+    return BasicCredential(username, _read_secret(args.password, streams, "password"))
+
+
+def _login(args: argparse.Namespace, streams: _Streams) -> int:
+    from authadapter._store import key_for_host, save_credential
+
+    if args.password is not None and args.username is None:
+        raise AuthAdapterError("--password needs --username")
+    key = key_for_host(args.host)
+    credential = _credential_from(args, streams)
+    where = save_credential(key, credential)
+    streams.print(f"stored {credential} for {key} in {where}")
+    return 0
+
+
+def _add_logout(subparsers: argparse._SubParsersAction[_Parser]) -> None:
+    parser = subparsers.add_parser(
+        "logout",
+        help="remove a stored credential",
+        description="Remove HOST's credential from every store `login` writes to.",
+    )
+    parser.add_argument("host", metavar="HOST", help="host name, host:port or URL")
+    parser.set_defaults(run=_logout)
+
+
+def _logout(args: argparse.Namespace, streams: _Streams) -> int:
+    from authadapter._store import delete_credential, key_for_host
+
+    key = key_for_host(args.host)
+    removed = delete_credential(key)
+    if not removed:
+        raise AuthAdapterError(f"no stored credential for {key}")
+    for where in removed:
+        streams.print(f"removed {key} from {where}")
+    return 0
+
+
+# list / which ---------------------------------------------------------------
+
+
+def _add_list(subparsers: argparse._SubParsersAction[_Parser]) -> None:
+    parser = subparsers.add_parser(
+        "list",
+        help="show stored credentials (secrets masked)",
+        description="List the credentials of every store that can enumerate them.",
+    )
+    parser.add_argument("--show-secrets", action="store_true", help="print secrets in clear")
+    parser.set_defaults(run=_list)
+
+
+def _list(args: argparse.Namespace, streams: _Streams) -> int:
+    from authadapter._defaults import default_providers
+    from authadapter._report import describe_credential, list_entries
+
+    entries, errors = list_entries(default_providers())
+    rows = [
+        (
+            entry.key,
+            entry.credential.kind,
+            entry.source,
+            describe_credential(entry.credential, show_secret=args.show_secrets),
+        )
+        for entry in entries
+    ]
+    if rows:
+        header = ("KEY", "KIND", "STORE", "APPLIED AS")
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
+        for row in [header, *rows]:
+            cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
+            streams.print("  ".join([*cells, row[3]]))
+    else:
+        streams.print("no stored credentials")
+    for message in errors:
+        streams.error(message)
+    return 1 if errors else 0
+
+
+def _add_which(subparsers: argparse._SubParsersAction[_Parser]) -> None:
+    parser = subparsers.add_parser(
+        "which",
+        help="show which store answers for a URL",
+        description="Ask every store about URL (no cache) and show which answer would be used.",
+    )
+    parser.add_argument("url", metavar="URL")
+    parser.set_defaults(run=_which)
+
+
+def _which(args: argparse.Namespace, streams: _Streams) -> int:
+    from authadapter._defaults import default_providers
+    from authadapter._report import describe_credential, explain
+
+    try:
+        explanation = explain(args.url, default_providers())
+    except ValueError:
+        raise AuthAdapterError(f"not a URL with a host: {mask_url(args.url)}") from None
+    streams.print(f"{explanation.origin}")
+    if explanation.url_has_credentials:
+        streams.print("  the URL carries its own credentials: authadapter sends it unchanged")
+    width = max(len(answer.provider) for answer in explanation.answers)
+    for answer in explanation.answers:
+        result = answer.result
+        if isinstance(result, Found):
+            how = describe_credential(result.credential)
+            text = f"{result.source}: {how}" + ("   <- used" if answer.used else "")
+        elif isinstance(result, Failure):
+            text = ("fatal error: " if result.fatal else "error: ") + result.message
+        else:
+            text = "nothing"
+        streams.print(f"  {answer.provider.ljust(width)}  {text}")
+    if not any(answer.used for answer in explanation.answers):
+        streams.print("  no credential: the request is sent without one")
+    return 0
+
+
+# cargo ----------------------------------------------------------------------
+
+
+def _add_cargo_credential(subparsers: argparse._SubParsersAction[_Parser]) -> None:
+    parser = subparsers.add_parser(
+        "cargo-credential",
+        help="serve Cargo's credential-provider protocol on stdin/stdout",
+        description="Cargo credential provider: configure "
+        "credential-provider = ['authadapter', 'cargo-credential'].",
+    )
+    parser.add_argument("plugin_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.set_defaults(run=_cargo_credential)
+
+
+def _cargo_credential(args: argparse.Namespace, streams: _Streams) -> int:
+    plugin_args = [a for a in args.plugin_args if a != "--cargo-plugin"]
+    return _serve_cargo(streams, plugin_args)
+
+
+def _serve_cargo(streams: _Streams, plugin_args: list[str]) -> int:
+    # helper module owned by the Cargo integration; imported only when Cargo calls us
+    from authadapter._cargo_plugin import serve  # type: ignore[import-not-found,unused-ignore]
+
+    return int(serve(streams.stdin, streams.stdout, plugin_args))
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
+    _add_login,
+    _add_logout,
+    _add_list,
+    _add_which,
+    _add_cargo_credential,
+]
+
+
+def build_parser() -> _Parser:
+    parser = _Parser(
+        prog=PROGRAM,
+        description="Registry credentials from the stores you already have (pixi, Cargo, netrc).",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the command line; returns the exit status (the console script exits with it)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    streams = _Streams(stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr)
+    try:
+        if arguments and arguments[0] == "--cargo-plugin":  # how Cargo runs a provider
+            return _serve_cargo(streams, arguments[1:])
+        with redirect_stdout(streams.stdout), redirect_stderr(streams.stderr):
+            args = build_parser().parse_args(arguments)
+        command: Command = args.run
+        return command(args, streams)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else 2
+    except AuthAdapterError as error:
+        streams.error(str(error))
+        return 1
+    except KeyboardInterrupt:
+        streams.error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
