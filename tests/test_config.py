@@ -1,0 +1,211 @@
+"""The configuration file: parsing, errors that name file and key, and the chain it builds."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from authadapter import BasicCredential, ConfigError, Found, Miss, Origin
+from authadapter._config import (
+    DEFAULT_ORDER,
+    CommandSpec,
+    Settings,
+    config_path,
+    load_config,
+    parse_config,
+    resolve_settings,
+)
+from authadapter._defaults import default_providers
+
+CONFIG = Path("/etc/example/config.toml")
+
+
+def test_every_key_is_optional() -> None:
+    settings = parse_config("", CONFIG)
+    assert settings == Settings(path=CONFIG)
+    assert settings.order == DEFAULT_ORDER
+
+
+def test_a_full_file() -> None:
+    settings = parse_config(
+        """
+        ttl = 60
+        negative_ttl = 0
+        timeout = 2.5
+        allow_http_hosts = ["mirror.internal"]
+
+        [providers]
+        order = ["env", "netrc", "commands"]
+        keyring = false
+        rattler = false
+
+        [[commands]]
+        hosts = ["pkgs.example.org", "*.example.net"]
+        command = ["vault", "read", "-field=token", "secret/pkgs"]
+        ttl = 3600
+
+        [[commands]]
+        hosts = "codeartifact.example.com"
+        command = ["aws", "codeartifact", "get-authorization-token"]
+        kind = "basic"
+        username = "aws"
+        timeout = 30
+        """,
+        CONFIG,
+    )
+    assert (settings.ttl, settings.negative_ttl, settings.timeout) == (60.0, 0.0, 2.5)
+    assert settings.allow_http_hosts == ("mirror.internal",)
+    assert settings.order == ("env", "netrc", "commands")
+    assert not settings.is_enabled("keyring")
+    assert not settings.is_enabled("rattler-credentials-file")
+    assert settings.is_enabled("netrc")
+    assert settings.commands == (
+        CommandSpec(
+            ("pkgs.example.org", "*.example.net"),
+            ("vault", "read", "-field=token", "secret/pkgs"),
+            ttl=3600.0,
+        ),
+        CommandSpec(
+            ("codeartifact.example.com",),
+            ("aws", "codeartifact", "get-authorization-token"),
+            kind="basic",
+            username="aws",
+            timeout=30.0,
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("ttll = 3", "unknown key 'ttll'; expected one of allow_http_hosts, commands,"),
+        ("ttl = '5'", "ttl: expected a number of seconds, got a string"),
+        ("ttl = -1", "ttl: expected 0 or more seconds"),
+        ("timeout = 0", "timeout: expected more than 0 seconds"),
+        ("ttl = true", "ttl: expected a number of seconds, got a boolean"),
+        ("allow_http_hosts = 'a.example'", "allow_http_hosts: expected a list of non-empty"),
+        ("providers = 1", "providers: expected a table, got an integer"),
+        ("[providers]\norder = ['keyring', 'vault']", "providers.order: unknown provider 'vault'"),
+        ("[providers]\norder = ['netrc', 'netrc']", "providers.order: a provider is listed twice"),
+        ("[providers]\nkeyring = 'no'", "providers.keyring: expected true or false, got a string"),
+        ("[providers]\nkeyrnig = false", "unknown key 'providers.keyrnig'"),
+        ("[commands]\nhosts = ['a']", "commands: expected an array of tables ([[commands]])"),
+        ("[[commands]]\nhosts = ['a']", "commands[0]: missing 'command'"),
+        ("[[commands]]\nhosts = []\ncommand = ['x']", "commands[0].hosts: expected at least one"),
+        ("[[commands]]\nhosts = ['a']\ncommand = 'x'", "commands[0].command: expected a list"),
+        (
+            "[[commands]]\nhosts = ['a']\ncommand = ['x']\nkind = 'oauth'",
+            "commands[0].kind: expected one of bearer, raw, basic, conda",
+        ),
+        (
+            "[[commands]]\nhosts = ['a']\ncommand = ['x']\nkind = 'basic'",
+            "commands[0].kind: kind 'basic' needs a non-empty 'username'",
+        ),
+        (
+            "[[commands]]\nhosts = ['a']\ncommand = ['x']\nusername = 'u'",
+            "commands[0].kind: 'username' is only used with kind 'basic'",
+        ),
+        ("[[commands]]\nhosts = ['a']\ncommand = ['x']\nttl = 'x'", "commands[0].ttl: expected"),
+        ("[[commands]]\nhosts = ['a']\ncommand = ['x']\nenv = {}", "unknown key 'commands[0].env'"),
+        ("ttl = ", "not valid TOML"),
+    ],
+)
+def test_errors_name_the_file_the_key_and_what_was_expected(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, CONFIG)
+    error = str(raised.value)
+    assert error.startswith(f"{CONFIG}: ")
+    assert message in error
+    assert "\n" not in error
+
+
+def test_errors_never_repeat_a_value() -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config("[[commands]]\nhosts = ['a']\ncommand = ['x', 7, 'sekrit-arg']", CONFIG)
+    assert "sekrit" not in str(raised.value)
+    assert "sekrit" not in repr(CommandSpec(("a",), ("tool", "sekrit-arg")))
+
+
+def test_the_file_lives_in_the_user_config_dir(tmp_path: Path) -> None:
+    assert config_path() == Path(os.environ["XDG_CONFIG_HOME"], "authadapter", "config.toml")
+    assert load_config() == Settings()  # no file: built-in defaults
+    config_path().parent.mkdir(parents=True)
+    config_path().write_text("ttl = 7\n")
+    assert load_config().ttl == 7.0
+
+
+def test_authadapter_config_names_another_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named = tmp_path / "team.toml"
+    monkeypatch.setenv("AUTHADAPTER_CONFIG", str(named))
+    with pytest.raises(ConfigError, match=r"team\.toml: configuration file not found"):
+        load_config()
+    named.write_text("[providers]\nnetrc = false\n")
+    assert not load_config().is_enabled("netrc")
+    assert load_config().path == named
+
+
+def test_keyword_arguments_override_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named = tmp_path / "config.toml"
+    named.write_text("ttl = 7\ntimeout = 3\n[providers]\nkeyring = false\nnetrc = false\n")
+    monkeypatch.setenv("AUTHADAPTER_CONFIG", str(named))
+    settings = resolve_settings(ttl=1, enabled={"netrc": True}, allow_http_hosts=["h.internal"])
+    assert (settings.ttl, settings.timeout) == (1.0, 3.0)
+    assert settings.is_enabled("netrc")
+    assert not settings.is_enabled("keyring")
+    assert settings.allow_http_hosts == ("h.internal",)
+    assert resolve_settings(config=False) == Settings()
+    with pytest.raises(ConfigError, match=r"^RegistryAuth: order: unknown provider 'pip'"):
+        resolve_settings(order=["pip"])
+    with pytest.raises(ConfigError, match=r"^RegistryAuth: timeout: expected more than 0"):
+        resolve_settings(timeout=0)
+
+
+def test_the_default_chain_follows_order_and_switches(tmp_path: Path) -> None:
+    names = [p.name for p in default_providers(Settings())]
+    assert names[:4] == ["env", "keyring", "rattler-credentials-file", "netrc"]
+    settings = parse_config(
+        "[providers]\norder = ['netrc', 'env', 'keyring']\nkeyring = false\n", CONFIG
+    )
+    assert [p.name for p in default_providers(settings)] == ["netrc", "env"]
+
+
+def test_default_providers_reads_the_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    config_path().parent.mkdir(parents=True)
+    config_path().write_text("[providers]\norder = ['netrc']\n")
+    assert [p.name for p in default_providers()] == ["netrc"]
+
+
+def test_a_command_entry_becomes_a_provider_for_its_hosts(tmp_path: Path) -> None:
+    script = tmp_path / "token.py"
+    script.write_text("print('s3cr3t-from-command')\n")
+    spec = CommandSpec(("pkgs.example.org",), (sys.executable, str(script)), kind="raw", ttl=60)
+    settings = Settings(order=("commands",), commands=(spec,))
+    [provider] = default_providers(settings)
+    origin = Origin.from_url("https://pkgs.example.org/simple/")
+    found = provider.lookup(origin, "https://pkgs.example.org/simple/")
+    assert isinstance(found, Found)
+    assert found.credential.authorization() == "s3cr3t-from-command"
+    assert found.ttl == 60
+    other = Origin.from_url("https://other.example.org/")
+    assert isinstance(provider.lookup(other, "https://other.example.org/"), Miss)
+
+
+def test_a_basic_command_sends_the_line_as_the_users_password(tmp_path: Path) -> None:
+    script = tmp_path / "token.py"
+    script.write_text("print('pw-from-command')\n")
+    spec = CommandSpec(
+        ("pkgs.example.org",), (sys.executable, str(script)), kind="basic", username="aws"
+    )
+    [provider] = default_providers(Settings(order=("commands",), commands=(spec,)))
+    result = provider.lookup(
+        Origin.from_url("https://pkgs.example.org/"), "https://pkgs.example.org/"
+    )
+    assert isinstance(result, Found)
+    assert result.credential == BasicCredential("aws", "pw-from-command")
