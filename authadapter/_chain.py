@@ -1,19 +1,29 @@
 """The provider chain and its per-origin cache.
 
-``ProviderChain.resolve(url)`` is on every request's path. The warm path is a
-dictionary lookup and a clock read; everything else (asking providers in
+``ProviderChain.resolve(url)`` is on every request's path. The warm path is
+two dictionary lookups (the URL's authority to its ``Origin``, the origin to
+its cached answer) and a clock read; everything else (asking providers in
 order, timeouts, single flight) happens only on a miss. State lives on the
 instance, including the clock, so tests and two chains never interfere.
 
-Lifetimes: a provider's own ``ttl`` wins; otherwise a found credential lives
-``ttl`` seconds and a miss ``negative_ttl`` seconds. A lookup during which a
-provider failed is cached for at most ``failure_ttl`` seconds, so a keyring
-that was briefly unavailable is asked again soon.
+The unit of caching is the origin, not a path prefix: every store we read is
+keyed by host (rattler, netrc, keyring) or by an index URL that we map to its
+origin (Cargo). A provider whose answer does depend on the path returns
+``ttl=0`` (on its ``Found`` and on its ``Miss``) for that origin, so the chain
+asks it on every request rather than caching one path's answer for another.
+
+Lifetimes: each answer's own ``ttl`` wins; a ``Found`` without one lives
+``ttl`` seconds, a ``Miss`` ``negative_ttl``, a ``Failure`` ``failure_ttl`` (so
+a keyring that was briefly unavailable is asked again soon). A lookup is
+cached for the shortest lifetime among the answers it collected: when an
+earlier provider failed, a later provider's credential is kept only until the
+earlier one is worth asking again.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,6 +37,12 @@ from ._provider import CredentialProvider, Failure, Found, LookupResult
 __all__ = ["ProviderChain", "Resolution"]
 
 logger = logging.getLogger("authadapter")
+
+# "scheme://authority" followed by the end or a path, query or fragment. An
+# authority with userinfo, a backslash or whitespace does not match, so such
+# URLs always take the full parse (and are never memoised).
+_PLAIN_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\\\s]+(?=[/?#]|\Z)")
+_ORIGIN_MEMO_SIZE = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +64,11 @@ class _CacheEntry:
 class _Flight:
     """One lookup in progress; late arrivals wait for its result instead of repeating it."""
 
-    __slots__ = ("done", "error", "resolution")
+    __slots__ = ("done", "error", "generation", "resolution")
 
-    def __init__(self) -> None:
+    def __init__(self, generation: int) -> None:
         self.done = threading.Event()
+        self.generation = generation
         self.resolution: Resolution | None = None
         self.error: BaseException | None = None
 
@@ -61,6 +78,7 @@ class ProviderChain:
 
     Thread-safe: concurrent misses for one origin cause one lookup (single
     flight); the others wait for it and share its result or its error.
+    ``lookups`` counts the lookups that asked the providers.
     """
 
     def __init__(
@@ -82,15 +100,36 @@ class ProviderChain:
         self.lookups = 0
         self._cache: dict[Origin, _CacheEntry] = {}
         self._flights: dict[Origin, _Flight] = {}
+        self._origins: dict[str, Origin] = {}
+        self._unanswered: dict[int, threading.Event] = {}
+        self._generation = 0
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         names = ", ".join(p.name for p in self.providers)
         return f"ProviderChain([{names}])"
 
+    def origin_of(self, url: str) -> Origin:
+        """``Origin.from_url(url)``, memoised by the URL's literal ``scheme://authority``.
+
+        Parsing and normalising the host costs more than the rest of the warm
+        path; a client sends thousands of requests to a handful of authorities.
+        """
+        match = _PLAIN_AUTHORITY.match(url)
+        if match is None:
+            return Origin.from_url(url)
+        authority = match.group()
+        origin = self._origins.get(authority)
+        if origin is None:
+            origin = Origin.from_url(authority)
+            if len(self._origins) >= _ORIGIN_MEMO_SIZE:
+                self._origins.clear()
+            self._origins[authority] = origin
+        return origin
+
     def resolve(self, url: str) -> Resolution:
         """The credential for ``url``'s origin, from the cache when it is fresh."""
-        return self.resolve_origin(Origin.from_url(url), url)
+        return self.resolve_origin(self.origin_of(url), url)
 
     def resolve_origin(self, origin: Origin, url: str) -> Resolution:
         entry = self._cache.get(origin)
@@ -106,12 +145,21 @@ class ProviderChain:
         return None
 
     def invalidate(self, url: str | None = None) -> None:
-        """Forget the cached resolution of ``url``'s origin, or of every origin."""
+        """Forget the cached resolution of ``url``'s origin, or of every origin.
+
+        A lookup already under way when this is called still answers its
+        callers, but its result is not cached and later callers start a new
+        one: it may have read the credential that was just found stale.
+        """
         with self._lock:
+            self._generation += 1
             if url is None:
                 self._cache.clear()
+                self._flights.clear()
             else:
-                self._cache.pop(Origin.from_url(url), None)
+                origin = self.origin_of(url)
+                self._cache.pop(origin, None)
+                self._flights.pop(origin, None)
 
     def _resolve_once(self, origin: Origin, url: str) -> Resolution:
         with self._lock:
@@ -121,7 +169,8 @@ class ProviderChain:
             flight = self._flights.get(origin)
             leader = flight is None
             if flight is None:
-                flight = self._flights[origin] = _Flight()
+                flight = self._flights[origin] = _Flight(self._generation)
+                self.lookups += 1
         if not leader:
             flight.done.wait()
             if flight.error is not None:
@@ -132,7 +181,7 @@ class ProviderChain:
             resolution, lifetime = self._ask_providers(origin, url)
             flight.resolution = resolution
             with self._lock:
-                if lifetime > 0:
+                if lifetime > 0 and flight.generation == self._generation:
                     self._cache[origin] = _CacheEntry(resolution, self.clock() + lifetime)
             return resolution
         except BaseException as error:
@@ -140,64 +189,84 @@ class ProviderChain:
             raise
         finally:
             with self._lock:
-                self._flights.pop(origin, None)
+                if self._flights.get(origin) is flight:
+                    del self._flights[origin]
             flight.done.set()
 
     def _ask_providers(self, origin: Origin, url: str) -> tuple[Resolution, float]:
-        self.lookups += 1
-        cap = float("inf")
+        lifetime = float("inf")
         for provider in self.providers:
             result = self.ask(provider, origin, url)
             if isinstance(result, Found):
                 logger.debug("%s: credential from %s (%s)", origin, provider.name, result.source)
-                lifetime = self.ttl if result.ttl is None else result.ttl
+                lifetime = min(lifetime, self.ttl if result.ttl is None else result.ttl)
                 resolution = Resolution(origin, result.credential, provider.name, result.source)
-                return resolution, min(lifetime, cap)
+                return resolution, lifetime
             if isinstance(result, Failure):
                 if result.fatal:
                     raise ProviderError(f"{provider.name}: {result.message}")
-                logger.warning("%s: %s; trying the next provider", provider.name, result.message)
-                cap = min(cap, self.failure_ttl if result.ttl is None else result.ttl)
-            elif result.ttl is not None:
-                cap = min(cap, result.ttl)
+                logger.warning(
+                    "provider %s: %s (looking up %s); trying the next provider",
+                    provider.name,
+                    result.message,
+                    origin,
+                )
+                lifetime = min(lifetime, self.failure_ttl if result.ttl is None else result.ttl)
+            else:
+                lifetime = min(lifetime, self.negative_ttl if result.ttl is None else result.ttl)
         logger.debug("%s: no provider has a credential", origin)
-        return Resolution(origin, None), min(self.negative_ttl, cap)
+        if not self.providers:
+            lifetime = self.negative_ttl
+        return Resolution(origin, None), lifetime
 
     def ask(self, provider: CredentialProvider, origin: Origin, url: str) -> LookupResult:
-        """One provider's answer, uncached, with exceptions and timeouts turned into ``Failure``."""
+        """One provider's answer, uncached, with exceptions and timeouts turned into ``Failure``.
+
+        Exception messages are not passed on: a store's parser may quote the
+        line it choked on, which may hold a secret. ``AuthAdapterError``
+        messages are ours and written never to contain one.
+        """
         try:
             if provider.blocking:
-                return _call_with_timeout(provider, origin, url, self.timeout)
+                return self._ask_with_timeout(provider, origin, url)
             return provider.lookup(origin, url)
         except AuthAdapterError as error:
             return Failure(str(error))
         except Exception as error:  # a provider's bug must not break every request
             return Failure(f"failed with {type(error).__name__}")
 
+    def _ask_with_timeout(
+        self, provider: CredentialProvider, origin: Origin, url: str
+    ) -> LookupResult:
+        """Run a blocking lookup in a daemon thread and stop waiting after ``timeout``.
 
-def _call_with_timeout(
-    provider: CredentialProvider, origin: Origin, url: str, timeout: float
-) -> LookupResult:
-    """Run a blocking lookup in a daemon thread and stop waiting after ``timeout``.
+        A daemon thread, not an executor: a lookup that never returns (a Secret
+        Service that does not answer) must not keep the interpreter from
+        exiting. While such a lookup is still stuck, the provider is not asked
+        again, so a dead daemon costs one thread, not one per lookup.
+        """
+        key = id(provider)
+        stuck = self._unanswered.get(key)
+        if stuck is not None:
+            if not stuck.is_set():
+                raise ProviderTimeoutError("has not answered an earlier lookup yet")
+            self._unanswered.pop(key, None)
+        outcome: list[LookupResult | BaseException] = []
+        done = threading.Event()
 
-    A daemon thread, not an executor: a lookup that never returns (a Secret
-    Service that does not answer) must not keep the interpreter from exiting.
-    """
-    outcome: list[LookupResult | BaseException] = []
-    done = threading.Event()
+        def run() -> None:
+            try:
+                outcome.append(provider.lookup(origin, url))
+            except BaseException as error:
+                outcome.append(error)
+            finally:
+                done.set()
 
-    def run() -> None:
-        try:
-            outcome.append(provider.lookup(origin, url))
-        except BaseException as error:
-            outcome.append(error)
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name=f"authadapter-{provider.name}", daemon=True).start()
-    if not done.wait(timeout):
-        raise ProviderTimeoutError(f"{provider.name} did not answer within {timeout:g} s")
-    result = outcome[0]
-    if isinstance(result, BaseException):
-        raise result
-    return result
+        threading.Thread(target=run, name=f"authadapter-{provider.name}", daemon=True).start()
+        if not done.wait(self.timeout):
+            self._unanswered[key] = done
+            raise ProviderTimeoutError(f"did not answer within {self.timeout:g} s")
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result

@@ -42,6 +42,12 @@ class RegistryAuth(_AuthBase):
     both work. With no arguments the default provider chain is used (see
     ``default_providers``); pass ``providers`` to choose your own, in order.
 
+    Lookups are cached per origin: ``ttl`` seconds for a credential,
+    ``negative_ttl`` for "nobody has one", ``failure_ttl`` after a provider
+    failed, unless a provider gives its own lifetime. A blocking provider
+    (keyring, subprocess) is given ``timeout`` seconds, then skipped with a
+    warning.
+
     Plain ``http://`` is refused for hosts that are not loopback, with one
     warning per host, unless the host is in ``allow_http_hosts``: a credential
     sent in clear text is a credential given away.
@@ -53,6 +59,7 @@ class RegistryAuth(_AuthBase):
         *,
         ttl: float = 300.0,
         negative_ttl: float = 300.0,
+        failure_ttl: float = 30.0,
         timeout: float = 10.0,
         allow_http_hosts: Iterable[str] = (),
         clock: Callable[[], float] | None = None,
@@ -61,13 +68,19 @@ class RegistryAuth(_AuthBase):
             from ._defaults import default_providers
 
             providers = default_providers()
-        options: dict[str, Any] = {"ttl": ttl, "negative_ttl": negative_ttl, "timeout": timeout}
+        options: dict[str, Any] = {
+            "ttl": ttl,
+            "negative_ttl": negative_ttl,
+            "failure_ttl": failure_ttl,
+            "timeout": timeout,
+        }
         if clock is not None:
             options["clock"] = clock
         self.chain = ProviderChain(providers, **options)
         self.allow_http_hosts = frozenset(normalize_host(h) for h in allow_http_hosts)
         self._warned_http: set[str] = set()
         self._warn_lock = threading.Lock()
+        self._async_flights: dict[tuple[int, Origin], Any] = {}
 
     def __repr__(self) -> str:
         return f"RegistryAuth({self.chain!r})"
@@ -76,8 +89,43 @@ class RegistryAuth(_AuthBase):
         """The resolution for ``url`` (cached), whether or not it would be sent."""
         return self.chain.resolve(url)
 
+    async def resolve_async(self, url: str) -> Resolution:
+        """``resolve`` for async clients: a cold lookup runs in a worker thread.
+
+        A lookup may query a keyring or run a subprocess, so it never runs on
+        the event loop. Tasks of one loop that miss the same origin together
+        wait on the first one's lookup instead of each holding a worker
+        thread; across threads and loops the chain's single flight applies.
+        """
+        chain = self.chain
+        origin = chain.origin_of(url)
+        cached = chain.cached(origin)
+        if cached is not None:
+            return cached
+        import anyio
+        import anyio.to_thread
+
+        key = (threading.get_ident(), origin)
+        leader = self._async_flights.get(key)
+        if leader is not None:
+            await leader.wait()
+            cached = chain.cached(origin)
+            if cached is not None:
+                return cached
+            return await anyio.to_thread.run_sync(chain.resolve_origin, origin, url)
+        done = self._async_flights[key] = anyio.Event()
+        try:
+            return await anyio.to_thread.run_sync(chain.resolve_origin, origin, url)
+        finally:
+            del self._async_flights[key]
+            done.set()
+
     def invalidate(self, url: str | None = None) -> None:
-        """Forget what was looked up for ``url``'s origin, or for every origin."""
+        """Forget what was looked up for ``url``'s origin, or for every origin.
+
+        The adapters call this on a 401 before looking up again; call it
+        yourself after changing a store to have the change seen at once.
+        """
         self.chain.invalidate(url)
 
     def may_send_to(self, origin: Origin) -> bool:

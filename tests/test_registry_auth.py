@@ -1,0 +1,295 @@
+"""RegistryAuth's per-request path in both clients, against real loopback servers.
+
+What a user would notice is counted: how often the store was asked and how
+many requests the server saw, with which credential.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+
+import anyio
+import httpx
+import pytest
+import requests
+
+from authadapter import BearerToken, Found, LookupResult, Miss, Origin, RegistryAuth
+from tests.servers import LoopbackServer, Received, Reply, require_authorization
+
+Servers = Callable[..., LoopbackServer]
+
+
+class Rotating:
+    """A store whose token changes on every lookup (tok-1, tok-2, ...); counts its lookups."""
+
+    name = "rotating"
+
+    def __init__(self, blocking: bool = False) -> None:
+        self.blocking = blocking
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        with self._lock:
+            self.calls += 1
+            return Found(BearerToken(f"tok-{self.calls}"), "rotating store")
+
+
+def always(status: int, www_authenticate: str) -> Callable[[LoopbackServer, Received], Reply]:
+    def handler(server: LoopbackServer, request: Received) -> Reply:
+        return Reply(status, {"WWW-Authenticate": www_authenticate})
+
+    return handler
+
+
+def sent(server: LoopbackServer) -> list[str | None]:
+    return [r.authorization for r in server.received]
+
+
+def requests_session(auth: RegistryAuth) -> requests.Session:
+    session = requests.Session()
+    session.auth = auth
+    session.trust_env = False
+    return session
+
+
+def test_warm_requests_do_not_ask_the_store_again(loopback_server: Servers) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer tok-1"))
+    store = Rotating()
+    auth = RegistryAuth([store])
+    with httpx.Client(auth=auth) as client:
+        statuses = [client.get(f"{server.url}/simple/p{n}/").status_code for n in range(5)]
+    session = requests_session(auth)
+    statuses += [session.get(f"{server.url}/files/{n}").status_code for n in range(5)]
+    assert statuses == [200] * 10
+    assert store.calls == 1
+
+
+def test_invalidate_makes_the_next_request_look_again(loopback_server: Servers) -> None:
+    server = loopback_server("127.0.0.1")
+    store = Rotating()
+    auth = RegistryAuth([store])
+    with httpx.Client(auth=auth) as client:
+        client.get(server.url)
+        auth.invalidate(server.url + "/anything")
+        client.get(server.url)
+        client.get(server.url)
+        auth.invalidate()
+        client.get(server.url)
+    assert sent(server) == ["Bearer tok-1", "Bearer tok-2", "Bearer tok-2", "Bearer tok-3"]
+
+
+def test_httpx_401_with_a_rotated_token_retries_once(loopback_server: Servers) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer tok-2"))
+    store = Rotating()
+    with httpx.Client(auth=RegistryAuth([store])) as client:
+        first = client.get(server.url + "/simple/")
+        second = client.get(server.url + "/simple/")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert sent(server) == ["Bearer tok-1", "Bearer tok-2", "Bearer tok-2"]
+    assert store.calls == 2
+
+
+def test_requests_401_with_a_rotated_token_retries_once(loopback_server: Servers) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer tok-2"))
+    store = Rotating()
+    session = requests_session(RegistryAuth([store]))
+    first = session.get(server.url + "/simple/")
+    second = session.get(server.url + "/simple/")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert sent(server) == ["Bearer tok-1", "Bearer tok-2", "Bearer tok-2"]
+    assert store.calls == 2
+
+
+async def test_async_httpx_401_with_a_rotated_token_retries_once(
+    loopback_server: Servers,
+) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer tok-2"))
+    store = Rotating(blocking=True)
+    async with httpx.AsyncClient(auth=RegistryAuth([store])) as client:
+        first = await client.get(server.url + "/simple/")
+        second = await client.get(server.url + "/simple/")
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert sent(server) == ["Bearer tok-1", "Bearer tok-2", "Bearer tok-2"]
+    assert store.calls == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "www_authenticate", "requests_seen"),
+    [
+        (401, 'Bearer realm="r"', 2),
+        (403, 'Bearer error="invalid_token"', 2),
+        (403, 'Bearer error="insufficient_scope"', 1),
+    ],
+)
+@pytest.mark.parametrize("client", ["httpx", "requests"])
+def test_a_rejection_is_retried_at_most_once(
+    loopback_server: Servers, client: str, status: int, www_authenticate: str, requests_seen: int
+) -> None:
+    server = loopback_server("127.0.0.1", always(status, www_authenticate))
+    store = Rotating()
+    auth = RegistryAuth([store])
+    if client == "httpx":
+        with httpx.Client(auth=auth) as http:
+            response_status = http.get(server.url).status_code
+    else:
+        response_status = requests_session(auth).get(server.url).status_code
+    assert response_status == status
+    assert len(server.received) == requests_seen
+    assert store.calls == requests_seen
+
+
+def test_httpx_never_replays_a_streamed_body(loopback_server: Servers) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer tok-2"))
+    store = Rotating()
+
+    def upload() -> Iterator[bytes]:
+        yield b"part one, "
+        yield b"part two"
+
+    with httpx.Client(auth=RegistryAuth([store])) as client:
+        response = client.post(server.url + "/upload", content=upload())
+    assert response.status_code == 401
+    assert len(server.received) == 1
+    assert store.calls == 2  # it did look again, and found it could not re-send
+
+
+def test_httpx_replays_a_bytes_body(loopback_server: Servers) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer tok-2"))
+    with httpx.Client(auth=RegistryAuth([Rotating()])) as client:
+        response = client.post(server.url + "/upload", content=b"payload")
+    assert response.status_code == 200
+    assert [r.body for r in server.received] == [b"payload", b"payload"]
+
+
+def test_requests_never_replays_a_streamed_body(loopback_server: Servers) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer tok-2"))
+    store = Rotating()
+
+    def upload() -> Iterator[bytes]:
+        yield b"part one, "
+        yield b"part two"
+
+    session = requests_session(RegistryAuth([store]))
+    response = session.post(server.url + "/upload", data=upload(), headers={"Content-Length": "18"})
+    assert response.status_code == 401
+    assert len(server.received) == 1
+
+
+async def test_a_cold_lookup_does_not_block_the_event_loop(loopback_server: Servers) -> None:
+    """The store answers only once another task on the loop has run: a blocked loop deadlocks."""
+    server = loopback_server("127.0.0.1", require_authorization("Bearer loop-ok"))
+    entered, release = threading.Event(), threading.Event()
+
+    class NeedsTheLoop:
+        name = "needs-the-loop"
+        blocking = True
+
+        def lookup(self, origin: Origin, url: str) -> LookupResult:
+            entered.set()
+            if release.wait(5):
+                return Found(BearerToken("loop-ok"), "test")
+            return Found(BearerToken("loop-was-blocked"), "test")
+
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not entered.is_set():
+            await anyio.sleep(0.001)
+        for _ in range(3):
+            ticks += 1
+            await anyio.sleep(0)
+        release.set()
+
+    auth = RegistryAuth([NeedsTheLoop()])
+    async with httpx.AsyncClient(auth=auth) as client, anyio.create_task_group() as group:
+        group.start_soon(ticker)
+        response = await client.get(server.url)
+    assert response.status_code == 200
+    assert ticks == 3
+
+
+async def test_sixty_four_tasks_on_one_cold_origin_ask_the_store_once() -> None:
+    store = Rotating(blocking=True)
+    auth = RegistryAuth([store])
+    results: list[str | None] = []
+
+    async def one() -> None:
+        resolution = await auth.resolve_async("https://repo.example.org/simple/")
+        assert resolution.credential is not None
+        results.append(resolution.credential.authorization())
+
+    async with anyio.create_task_group() as group:
+        for _ in range(64):
+            group.start_soon(one)
+    assert results == ["Bearer tok-1"] * 64
+    assert store.calls == 1
+
+
+async def test_tasks_waiting_on_an_uncacheable_answer_still_get_one() -> None:
+    class NeverCache:
+        name = "never-cache"
+        blocking = True
+        calls = 0
+
+        def lookup(self, origin: Origin, url: str) -> LookupResult:
+            NeverCache.calls += 1
+            return Found(BearerToken("once"), "test", ttl=0)
+
+    auth = RegistryAuth([NeverCache()])
+    results = []
+
+    async def one() -> None:
+        results.append((await auth.resolve_async("https://h.example/")).credential)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(8):
+            group.start_soon(one)
+    assert results == [BearerToken("once")] * 8
+    assert 1 <= NeverCache.calls <= 8
+
+
+def test_a_store_past_the_timeout_does_not_stop_the_request(
+    loopback_server: Servers, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer tok-1"))
+    release = threading.Event()
+
+    class Hung:
+        name = "hung-secret-service"
+        blocking = True
+
+        def lookup(self, origin: Origin, url: str) -> LookupResult:
+            release.wait(30)
+            return Miss()
+
+    try:
+        auth = RegistryAuth([Hung(), Rotating()], timeout=0.05)
+        with caplog.at_level(logging.WARNING, logger="authadapter"):
+            response = httpx.get(server.url, auth=auth)
+    finally:
+        release.set()
+    assert response.status_code == 200
+    assert "hung-secret-service" in caplog.text
+
+
+def test_lifetimes_reach_the_chain() -> None:
+    clock_now = [0.0]
+    auth = RegistryAuth(
+        [Rotating()],
+        ttl=10,
+        negative_ttl=20,
+        failure_ttl=3,
+        timeout=0.5,
+        clock=lambda: clock_now[0],
+    )
+    assert (auth.chain.ttl, auth.chain.negative_ttl) == (10, 20)
+    assert (auth.chain.failure_ttl, auth.chain.timeout) == (3, 0.5)
+    url = "https://repo.example.org/"
+    assert auth.resolve(url) == auth.resolve(url)
+    clock_now[0] = 11
+    resolution = auth.resolve(url)
+    assert resolution.credential == BearerToken("tok-2")
