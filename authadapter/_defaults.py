@@ -18,6 +18,7 @@ from collections.abc import Callable
 from authadapter._config import CommandSpec, Settings, load_config
 from authadapter._credentials import BasicCredential, BearerToken, CondaToken, Credential, RawToken
 from authadapter._provider import CredentialProvider
+from authadapter.providers.cargo import CargoProvider
 from authadapter.providers.env import EnvProvider
 from authadapter.providers.keyring_store import KeyringProvider
 from authadapter.providers.netrc import NetrcProvider
@@ -75,6 +76,7 @@ FACTORIES: dict[str, Factory] = {
     "keyring": lambda settings: [KeyringProvider()],
     "rattler-credentials-file": lambda settings: [rattler_credentials_file_provider()],
     "netrc": lambda settings: [NetrcProvider()],
+    "cargo": lambda settings: [CargoProvider(timeout=settings.timeout)],
 }
 
 

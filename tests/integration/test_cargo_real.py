@@ -1,0 +1,161 @@
+"""Real cargo writes, authadapter reads; authadapter provides, real cargo sends.
+
+Every test talks to a private sparse registry on loopback (``"auth-required":
+true``, 401 without the right ``Authorization``) and runs the real ``cargo``
+binary with ``$CARGO_HOME`` in the test's temporary home.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from authadapter import RegistryAuth
+from authadapter.providers.cargo import CargoProvider
+from tests.conftest import service_unavailable
+from tests.fixtures_cargo import Cargo, CargoHome, SparseRegistry, index_path, write_project
+
+pytestmark = pytest.mark.service
+
+
+def _index_file_url(registry: SparseRegistry) -> str:
+    return f"{registry.server.url}/index/{index_path('demo')}"
+
+
+def test_cargo_login_writes_credentials_toml_and_authadapter_sends_it(
+    cargo: Cargo,
+    cargo_home: CargoHome,
+    sparse_registry: Callable[..., SparseRegistry],
+    tmp_path: Path,
+) -> None:
+    registry = sparse_registry("tok-written-by-cargo")
+    # cargo refuses an auth-required registry unless a provider is configured explicitly
+    cargo_home.write_config(
+        '[registry]\nglobal-credential-providers = ["cargo:token"]\n'
+        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
+    )
+
+    done = cargo.run(
+        ["login", "--registry", "my-reg"], cwd=tmp_path, stdin="tok-written-by-cargo\n"
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "tok-written-by-cargo" in cargo_home.credentials.read_text()
+    with httpx.Client(auth=RegistryAuth([CargoProvider(cwd=tmp_path)])) as client:
+        response = client.get(_index_file_url(registry))
+    assert response.status_code == 200
+    assert registry.received[-1].authorization == "tok-written-by-cargo"
+
+
+def test_cargo_login_into_libsecret_is_read_back(
+    cargo: Cargo,
+    cargo_home: CargoHome,
+    sparse_registry: Callable[..., SparseRegistry],
+    secret_service: object,
+    tmp_path: Path,
+) -> None:
+    registry = sparse_registry("tok-in-secret-service")
+    cargo_home.write_config(
+        '[registry]\nglobal-credential-providers = ["cargo:libsecret"]\n'
+        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
+    )
+
+    done = cargo.run(
+        ["login", "--registry", "my-reg"], cwd=tmp_path, stdin="tok-in-secret-service\n"
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert not cargo_home.credentials.exists()
+    with httpx.Client(auth=RegistryAuth([CargoProvider(cwd=tmp_path)])) as client:
+        response = client.get(_index_file_url(registry))
+    assert response.status_code == 200
+    assert registry.received[-1].authorization == "tok-in-secret-service"
+
+
+def _require_console_script() -> str:
+    script = shutil.which("authadapter")
+    if script is None:
+        service_unavailable("the authadapter console script is not on PATH")
+        raise AssertionError("unreachable")
+    return script
+
+
+def test_cargo_fetches_with_the_token_authadapter_provides(
+    cargo: Cargo,
+    cargo_home: CargoHome,
+    sparse_registry: Callable[..., SparseRegistry],
+    tmp_path: Path,
+) -> None:
+    _require_console_script()
+    registry = sparse_registry("Bearer stored-by-authadapter")
+    cargo_home.write_config(
+        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
+        'credential-provider = "authadapter cargo-credential"\n'
+    )
+    project = write_project(tmp_path / "app", "my-reg")
+
+    login = cargo.run(
+        ["login", "--registry", "my-reg"], cwd=project, stdin="Bearer stored-by-authadapter\n"
+    )
+    assert login.returncode == 0, login.stderr
+    assert not cargo_home.credentials.exists()
+    fetch = cargo.run(["fetch"], cwd=project)
+
+    assert fetch.returncode == 0, fetch.stderr
+    assert (project / "Cargo.lock").exists()
+    paths = [request.path for request in registry.received if request.authorization]
+    assert f"/index/{index_path('demo')}" in paths
+    assert "/dl/demo/1.0.0/download" in paths
+    sent = {request.authorization for request in registry.received if request.authorization}
+    assert sent == {"Bearer stored-by-authadapter"}
+
+
+def test_cargo_without_a_stored_credential_is_told_not_found(
+    cargo: Cargo,
+    cargo_home: CargoHome,
+    sparse_registry: Callable[..., SparseRegistry],
+    tmp_path: Path,
+) -> None:
+    _require_console_script()
+    registry = sparse_registry("never-stored")
+    cargo_home.write_config(
+        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
+        'credential-provider = "authadapter cargo-credential"\n'
+    )
+    project = write_project(tmp_path / "app", "my-reg")
+
+    done = cargo.run(["generate-lockfile"], cwd=project)
+
+    assert done.returncode != 0
+    assert "no token found" in done.stderr.lower()
+    assert all(request.authorization is None for request in registry.received)
+
+
+def test_cargo_logout_removes_what_login_stored(
+    cargo: Cargo,
+    cargo_home: CargoHome,
+    sparse_registry: Callable[..., SparseRegistry],
+    tmp_path: Path,
+) -> None:
+    _require_console_script()
+    registry = sparse_registry("Bearer tok-to-remove")
+    cargo_home.write_config(
+        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
+        'credential-provider = "authadapter cargo-credential"\n'
+    )
+    project = write_project(tmp_path / "app", "my-reg")
+    login = cargo.run(
+        ["login", "--registry", "my-reg"], cwd=project, stdin="Bearer tok-to-remove\n"
+    )
+    assert login.returncode == 0, login.stderr
+
+    logout = cargo.run(["logout", "--registry", "my-reg"], cwd=project)
+
+    assert logout.returncode == 0, logout.stderr
+    assert cargo.run(["generate-lockfile"], cwd=project).returncode != 0
+    auth = RegistryAuth()
+    assert auth.resolve(registry.server.url).credential is None
