@@ -99,7 +99,9 @@ class CondaToken:
 
     def __post_init__(self) -> None:
         check_header_safe(self.token, "conda token")
-        if "/" in self.token or "?" in self.token or "#" in self.token or " " in self.token:
+        if any(char in self.token for char in "/?#% ") or self.token in (".", ".."):
+            # these would be re-read as path structure, a query, a fragment or
+            # an escape, so the token would not arrive as one path segment
             raise InvalidCredentialError("conda token contains a character not allowed in a path")
 
     def authorization(self) -> str | None:

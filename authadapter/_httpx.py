@@ -10,26 +10,39 @@ response. Its redirect handling already drops ``Authorization`` when the
 origin changes; what this flow adds is a second chance at the end: if the
 final origin rejects the request and has a credential of its own, or the
 credential that was sent was stale, the request is sent once more.
+
+What the flow cannot do is change a redirect hop: a conda token that a server
+copies into a cross-origin ``Location`` would be followed with the token. The
+response event hooks below (``redirect_guard``; ``event_hooks()`` builds the
+client argument) see every hop before httpx builds the next request and take
+the token out. ``patch_httpx`` installs them; a client built by hand needs
+``event_hooks=event_hooks()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._chain import Resolution
 from ._credentials import Credential
 from ._origin import Origin
-from ._policy import REPLAYABLE_WITHOUT_BODY, caller_brought_credentials, credential_rejected
+from ._policy import (
+    REPLAYABLE_WITHOUT_BODY,
+    caller_brought_credentials,
+    credential_rejected,
+    location_without_foreign_token,
+    userinfo_authorization,
+)
 from ._urls import conda_token_in_path, strip_conda_token
 
 if TYPE_CHECKING:
     from ._registry_auth import RegistryAuth
 
-__all__ = ["async_flow", "sync_flow"]
+__all__ = ["async_flow", "async_redirect_guard", "event_hooks", "redirect_guard", "sync_flow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +63,17 @@ def carries(request: httpx.Request, credential: Credential) -> bool:
     return conda_token_in_path(str(request.url)) is not None
 
 
-def with_credential(request: httpx.Request, auth: RegistryAuth, resolution: Resolution) -> None:
+def with_credential(request: httpx.Request, auth: RegistryAuth, resolution: Resolution) -> bool:
+    """Apply ``resolution`` to ``request``; whether anything was applied."""
     url = strip_conda_token(str(request.url))
     applied = auth.plan(url, resolution)
     if applied is None:
-        return
+        return False
     if applied.url != str(request.url):
         request.url = httpx.URL(applied.url)
     if applied.authorization is not None:
         request.headers["Authorization"] = applied.authorization
+    return True
 
 
 def replayable(request: httpx.Request) -> bool:
@@ -69,7 +84,12 @@ def replayable(request: httpx.Request) -> bool:
 
 def flow(auth: RegistryAuth, request: httpx.Request) -> Flow:
     url = str(request.url)
-    if caller_brought_credentials(url, "Authorization" in request.headers):
+    has_authorization = "Authorization" in request.headers
+    if caller_brought_credentials(url, has_authorization):
+        if not has_authorization:
+            basic = userinfo_authorization(url)
+            if basic is not None:
+                request.headers["Authorization"] = basic
         yield request
         return
     resolution = yield Lookup(url, fresh=False)
@@ -93,8 +113,8 @@ def flow(auth: RegistryAuth, request: httpx.Request) -> Flow:
     retry = httpx.Request(
         last.method, last.url, headers=headers, stream=last.stream, extensions=last.extensions
     )
-    with_credential(retry, auth, fresh)
-    yield retry
+    if with_credential(retry, auth, fresh):
+        yield retry
 
 
 def sync_flow(
@@ -118,8 +138,6 @@ def sync_flow(
 async def async_flow(
     auth: RegistryAuth, request: httpx.Request
 ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-    import anyio.to_thread
-
     steps = flow(auth, request)
     answer: httpx.Response | Resolution | None = None
     while True:
@@ -130,10 +148,48 @@ async def async_flow(
         if isinstance(step, Lookup):
             if step.fresh:
                 auth.invalidate(step.url)
-            origin = Origin.from_url(step.url)
-            cached = auth.chain.cached(origin)
-            if cached is None:
-                cached = await anyio.to_thread.run_sync(auth.chain.resolve_origin, origin, step.url)
-            answer = cached
+            answer = await auth.resolve_async(step.url)
         else:
             answer = yield step
+
+
+def redirect_target(request_url: httpx.URL, location: str) -> httpx.URL:
+    """Where httpx will go for ``location``, resolved as its client resolves it."""
+    url = httpx.URL(location)
+    if url.scheme and not url.host:
+        url = url.copy_with(host=request_url.host)
+    if url.is_relative_url:
+        url = request_url.join(url)
+    return url
+
+
+def redirect_guard(response: httpx.Response) -> None:
+    """Response event hook: no conda token follows a redirect off its origin.
+
+    Runs for every hop, before httpx builds the next request, so it also
+    protects ``follow_redirects=False`` callers who send ``next_request``.
+    """
+    location = response.headers.get("Location")
+    if location is None or not response.has_redirect_location:
+        return
+    request_url = response.request.url
+    if conda_token_in_path(str(request_url)) is None:
+        return
+    try:
+        target = redirect_target(request_url, location)
+    except httpx.InvalidURL:
+        return  # httpx refuses to follow it and raises on its own
+    cleaned = location_without_foreign_token(str(request_url), str(target))
+    if cleaned is not None:
+        response.headers["Location"] = cleaned
+
+
+async def async_redirect_guard(response: httpx.Response) -> None:
+    """``redirect_guard`` for ``httpx.AsyncClient``, which awaits its hooks."""
+    redirect_guard(response)
+
+
+def event_hooks(*, asynchronous: bool = False) -> dict[str, list[Callable[..., Any]]]:
+    """The ``event_hooks`` argument that protects redirects of an httpx client."""
+    hook: Callable[..., Any] = async_redirect_guard if asynchronous else redirect_guard
+    return {"response": [hook]}

@@ -19,18 +19,36 @@ __all__ = ["Origin", "is_ip_address", "normalize_host"]
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 
+# IDNA 2003 (Python's "idna" codec) and IDNA 2008 disagree on a few characters:
+# "straße.de" is "strasse.de" in one and "xn--strae-oqa.de" in the other, two
+# different domains. httpx and requests connect with IDNA 2008 (the ``idna``
+# package, which both depend on), so origins must be computed the same way or
+# a credential stored for one spelling would go to the other domain.
+_IDNA_2003_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+
+
+def _idna_encode(host: str) -> str:
+    try:
+        import idna
+    except ImportError:  # neither httpx nor requests installed: no request is sent anyway
+        if _IDNA_2003_DEVIATIONS.intersection(host):
+            raise ValueError("host needs IDNA 2008; install the 'idna' package") from None
+        return host.encode("idna").decode("ascii")
+    return str(idna.encode(host, uts46=True).decode("ascii"))
+
+
 def normalize_host(host: str) -> str:
     """Return the canonical spelling of ``host``.
 
     Lower case, no trailing dot, no IPv6 brackets, non-ASCII labels turned into
-    their IDNA ("xn--") form. Raises ``ValueError`` for a host that cannot be
-    encoded.
+    their IDNA 2008 ("xn--") form, as httpx and requests encode them. Raises
+    ``ValueError`` for a host that cannot be encoded.
     """
     host = host.strip().rstrip(".")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
     if not host.isascii():
-        host = host.encode("idna").decode("ascii")
+        host = _idna_encode(host)
     host = host.lower()
     if ":" in host:
         host = str(ipaddress.IPv6Address(host.split("%", 1)[0]))

@@ -6,9 +6,10 @@ request; what to do is decided here, once, so both clients behave the same.
 
 from __future__ import annotations
 
+import base64
 import logging
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 from ._chain import Resolution
 from ._origin import Origin
@@ -20,6 +21,7 @@ __all__ = [
     "caller_brought_credentials",
     "credential_rejected",
     "location_without_foreign_token",
+    "userinfo_authorization",
 ]
 
 logger = logging.getLogger("authadapter")
@@ -39,6 +41,22 @@ class Applied:
 def caller_brought_credentials(url: str, has_authorization: bool) -> bool:
     """Whether the request already carries credentials, which are then left alone."""
     return has_authorization or has_userinfo(url) or conda_token_in_path(url) is not None
+
+
+def userinfo_authorization(url: str) -> str | None:
+    """The Basic ``Authorization`` value for the ``user:pass@`` of ``url``, if it has one.
+
+    Both clients turn URL credentials into Basic auth only when no ``auth`` is
+    set, so with ``RegistryAuth`` installed they would silently go nowhere.
+    "Left alone" must mean "sent as the caller wrote them": the adapters set
+    this header themselves, encoded as httpx encodes it (UTF-8, base64, which
+    also makes a CR or LF in the URL harmless).
+    """
+    parts = urlsplit(url)
+    user, password = unquote(parts.username or ""), unquote(parts.password or "")
+    if not user and not password:
+        return None
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def apply_resolution(url: str, resolution: Resolution) -> Applied | None:
@@ -64,7 +82,12 @@ def location_without_foreign_token(request_url: str, location: str) -> str | Non
     """The redirect target with the first origin's conda token removed, if it needs removing.
 
     Returns ``None`` when ``location`` can be followed as it is: it stays on
-    the origin, or it carries no conda token of the request's.
+    the origin, or it carries no conda token of the request's. The adapters
+    pass ``location`` already resolved the way their client resolves it, so
+    the origin compared here is the one the client will connect to. A token
+    is bound to its origin whoever put it in the URL (authadapter or the
+    caller): servers such as nginx with ``return 302 http://mirror$request_uri``
+    copy it into the Location of a cross-origin redirect.
     """
     token = conda_token_in_path(request_url)
     if token is None:

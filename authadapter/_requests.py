@@ -8,13 +8,20 @@ removes the first origin's conda token from a redirect that leaves the origin
 and, on a rejection, re-sends once with a fresh credential (the approach
 pip's ``MultiDomainBasicAuth`` takes). requests itself drops
 ``Authorization`` when a redirect changes host, port or scheme.
+
+A request that brings its own credentials is left alone, but still gets the
+redirect hook: a conda token the caller put in the path stays on its origin
+too. URL credentials (``user:pass@``) are sent as Basic auth, as requests
+itself would send them if no ``auth`` were set.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.utils import requote_uri
 
 from ._chain import Resolution
 from ._credentials import Credential
@@ -23,6 +30,7 @@ from ._policy import (
     caller_brought_credentials,
     credential_rejected,
     location_without_foreign_token,
+    userinfo_authorization,
 )
 from ._urls import conda_token_in_path, strip_conda_token
 
@@ -34,7 +42,13 @@ __all__ = ["prepare"]
 
 def prepare(auth: RegistryAuth, request: requests.PreparedRequest) -> requests.PreparedRequest:
     url = request.url or ""
-    if caller_brought_credentials(url, "Authorization" in request.headers):
+    has_authorization = "Authorization" in request.headers
+    if caller_brought_credentials(url, has_authorization):
+        if not has_authorization:
+            basic = userinfo_authorization(url)
+            if basic is not None:
+                request.headers["Authorization"] = basic
+        request.register_hook("response", guard_redirect)  # type: ignore[no-untyped-call]
         return request
     resolution = auth.chain.resolve(url)
     sent = apply(auth, request, resolution)
@@ -72,6 +86,26 @@ def replayable(request: requests.PreparedRequest) -> bool:
     return isinstance(request.body, (bytes, str))
 
 
+def redirect_target(request_url: str, location: str) -> str:
+    """Where requests will go for ``location``, resolved as ``resolve_redirects`` does."""
+    if location.startswith("//"):
+        location = f"{urlsplit(request_url).scheme}:{location}"
+    if not urlsplit(location).netloc:
+        return urljoin(request_url, requote_uri(location))
+    return str(requote_uri(location))
+
+
+def guard_redirect(response: requests.Response, **kwargs: Any) -> requests.Response:
+    """Take the first origin's conda token out of a cross-origin ``Location``."""
+    if response.is_redirect:
+        last_url = response.request.url or ""
+        target = redirect_target(last_url, response.headers["Location"])
+        cleaned = location_without_foreign_token(last_url, target)
+        if cleaned is not None:
+            response.headers["Location"] = cleaned
+    return response
+
+
 def handle_response(
     auth: RegistryAuth,
     response: requests.Response,
@@ -81,10 +115,7 @@ def handle_response(
     last = response.request
     last_url = last.url or ""
     if response.is_redirect:
-        cleaned = location_without_foreign_token(last_url, response.headers["Location"])
-        if cleaned is not None:
-            response.headers["Location"] = cleaned
-        return response
+        return guard_redirect(response)
     if getattr(last, "_authadapter_retry", False) or not credential_rejected(
         response.status_code, response.headers.get("WWW-Authenticate")
     ):

@@ -20,6 +20,8 @@ __all__ = [
 
 _TOKEN_PATH = re.compile(r"^/t/([^/]+)(?=/|$)")
 _MASK = "***"
+# Query parameters whose value is masked: signed URLs and token-in-query APIs.
+_SECRET_PARAM = re.compile(r"token|pass|pwd|secret|key|sig|auth|credential", re.IGNORECASE)
 
 
 def conda_token_in_path(url: str) -> str | None:
@@ -53,9 +55,13 @@ def has_userinfo(url: str) -> bool:
 
 
 def mask_url(url: str) -> str:
-    """``url`` with its password and conda token replaced by ``***``.
+    """``url`` with its secrets replaced by ``***``.
 
-    Safe to log: use it for any URL that may have passed through authadapter.
+    Masked: the password of ``user:password@``, a lone ``user@`` (often a
+    token, as in ``https://<token>@host``), the conda token of a ``/t/<token>/``
+    path, and the values of query parameters named like secrets (``token``,
+    ``password``, ``X-Amz-Signature``...). Safe to log: use it for any URL
+    that may have passed through authadapter.
     """
     try:
         parts = urlsplit(url)
@@ -64,7 +70,17 @@ def mask_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, hostport = netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}:{_MASK}@{hostport}" if ":" in userinfo else f"{user}@{hostport}"
+        if ":" in userinfo:
+            netloc = f"{userinfo.split(':', 1)[0]}:{_MASK}@{hostport}"
+        else:
+            netloc = f"{_MASK}@{hostport}"
     path = _TOKEN_PATH.sub(f"/t/{_MASK}", parts.path, count=1)
-    return urlunsplit(SplitResult(parts.scheme, netloc, path, parts.query, parts.fragment))
+    query = "&".join(_mask_param(param) for param in parts.query.split("&"))
+    return urlunsplit(SplitResult(parts.scheme, netloc, path, query, parts.fragment))
+
+
+def _mask_param(param: str) -> str:
+    name, equals, value = param.partition("=")
+    if equals and value and _SECRET_PARAM.search(name):
+        return f"{name}={_MASK}"
+    return param

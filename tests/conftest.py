@@ -7,7 +7,11 @@ import pytest
 
 from tests.servers import Handler, LoopbackServer, accept_all
 
-pytest_plugins = ["tests.fixtures_secret_service"]
+pytest_plugins = [
+    "tests.fixtures_secret_service",
+    "tests.fixtures_security",
+    "tests.fixtures_cargo",
+]
 
 REQUIRE_SERVICES = os.environ.get("AUTHADAPTER_REQUIRE_SERVICES") == "1"
 

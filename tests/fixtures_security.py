@@ -1,0 +1,375 @@
+"""The canary: every test of the suite is also a test that no secret shows.
+
+Registered in ``tests/conftest.py``'s ``pytest_plugins``, this plugin runs
+around every test of the suite, whoever wrote it:
+
+- every credential the test creates (``BearerToken``, ``RawToken``,
+  ``CondaToken``, ``BasicCredential``'s password and its Basic header value)
+  is registered as a secret to look for, as is every ``canary()`` value;
+- the ``authadapter`` logger runs at level 1 (everything, DEBUG included) and
+  every record is kept for the scan; records are passed on to the usual
+  handlers (caplog, "Captured log") only at the level the test would have
+  seen without the plugin, so tests that count warnings are not disturbed;
+- it keeps every ``AuthAdapterError`` and provider ``Failure`` created, the
+  ``source`` of every ``Found`` and the ``repr``/``str`` of every credential;
+- captured stdout/stderr (the report sections, and whatever a test read with
+  ``capsys``/``capfd.readouterr()``), the output of ``authadapter`` CLI
+  subprocesses and recorded warnings are kept too.
+
+At teardown every kept text is searched for every secret of the test (and
+for the Basic header values' base64). A hit turns the teardown into an error
+that says where the secret showed, without printing it. A test that must
+show a secret on purpose says so with ``@pytest.mark.canary_exempt(reason)``;
+the text a test reads from a server's received headers is not scanned, as
+sending the secret is the point there.
+
+Secrets shorter than 6 characters or made of letters only ("password") are
+not searched for: they appear in ordinary words. Tests that want to be
+covered use ``canary()`` or longer values.
+
+The plugin also counts figures for ``docs/security.md`` (``count(name)``):
+they are printed at the end of the run, merged across xdist workers, and
+written as JSON to ``$AUTHADAPTER_FIGURES`` when that is set.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import json
+import logging
+import os
+import secrets
+import subprocess
+import threading
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+import authadapter._credentials as credentials
+from authadapter._exceptions import AuthAdapterError
+from authadapter._provider import Failure, Found
+
+__all__ = ["canary", "count"]
+
+LOGGER = "authadapter"
+OPT_IN_LEVEL = 1
+_figures: collections.Counter[str] = collections.Counter()
+_figures_lock = threading.Lock()
+
+
+def count(name: str, amount: int = 1) -> None:
+    """Add ``amount`` to the figure ``name`` (shown at the end of the run)."""
+    with _figures_lock:
+        _figures[name] += amount
+
+
+def canary(label: str = "") -> str:
+    """A secret that is searched for in everything the test shows."""
+    value = f"CANARY{label}{secrets.token_hex(8)}"
+    if _current is not None:
+        _current.add_secret(value, "canary()")
+    return value
+
+
+@dataclass
+class _TestRecord:
+    secrets: dict[str, str] = field(default_factory=dict)
+    public: set[str] = field(default_factory=set)
+    texts: list[tuple[str, str]] = field(default_factory=list)
+    objects: list[tuple[str, Callable[[], str]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_secret(self, value: str, what: str) -> None:
+        if len(value) < 6 or value.isalpha():
+            return
+        with self.lock:
+            self.secrets.setdefault(value, what)
+
+    def add_public(self, value: str) -> None:
+        """A value that may show (a username): a secret inside it is not a leak."""
+        with self.lock:
+            self.public.add(value)
+
+    def add_text(self, where: str, text: str) -> None:
+        if text:
+            with self.lock:
+                self.texts.append((where, text))
+
+    def add_object(self, where: str, render: Callable[[], str]) -> None:
+        with self.lock:
+            self.objects.append((where, render))
+
+    def leaks(self) -> list[str]:
+        texts = list(self.texts)
+        for where, render in self.objects:
+            try:
+                texts.append((where, render()))
+            except Exception as error:  # a broken repr is not a leak
+                texts.append((where, f"<render failed: {type(error).__name__}>"))
+        blob = "\x00".join(text for _, text in texts)
+        public = "\x00".join(self.public)
+        found = []
+        for value, what in self.secrets.items():
+            if value not in blob or value in public:
+                continue
+            where = next(where for where, text in texts if value in text)
+            found.append(f"a {what} secret ({len(value)} chars) showed in {where}")
+        return found
+
+
+_current: _TestRecord | None = None
+_totals: collections.Counter[str] = collections.Counter()
+
+
+# -- where secrets are created -------------------------------------------------
+
+
+def _patch_credentials() -> None:
+    def wrap(cls: type, fields: tuple[str, ...]) -> None:
+        original = cls.__post_init__  # type: ignore[attr-defined]
+
+        def post_init(self: Any) -> None:
+            record = _current
+            if record is not None:
+                for name in fields:
+                    value = getattr(self, name)
+                    if isinstance(value, str):
+                        record.add_secret(value, cls.__name__)
+                if isinstance(self, credentials.BasicCredential):
+                    record.add_public(self.username)
+                    pair = f"{self.username}:{self.password}".encode()
+                    record.add_secret(base64.b64encode(pair).decode("ascii"), "Basic header")
+            original(self)
+            if record is not None:
+                record.add_object(f"repr/str of a {cls.__name__}", lambda: f"{self!r} {self}")
+
+        cls.__post_init__ = post_init  # type: ignore[attr-defined]
+
+    wrap(credentials.BearerToken, ("token",))
+    wrap(credentials.RawToken, ("token",))
+    wrap(credentials.CondaToken, ("token",))
+    wrap(credentials.BasicCredential, ("password",))
+
+
+def _patch_results() -> None:
+    error_init = AuthAdapterError.__init__
+
+    def init_error(self: BaseException, *args: Any, **kwargs: Any) -> None:
+        error_init(self, *args, **kwargs)
+        if _current is not None:
+            _current.add_object(f"a {type(self).__name__} or its causes", lambda: _chain(self))
+
+    AuthAdapterError.__init__ = init_error  # type: ignore[method-assign]
+
+    failure_init = Failure.__init__
+
+    def init_failure(self: Failure, *args: Any, **kwargs: Any) -> None:
+        failure_init(self, *args, **kwargs)
+        if _current is not None:
+            _current.add_object("a provider Failure message", lambda: repr(self))
+
+    Failure.__init__ = init_failure  # type: ignore[method-assign]
+
+    found_init = Found.__init__
+
+    def init_found(self: Found, *args: Any, **kwargs: Any) -> None:
+        found_init(self, *args, **kwargs)
+        if _current is not None:
+            _current.add_object("a Found's source or repr", lambda: repr(self))
+
+    Found.__init__ = init_found  # type: ignore[method-assign]
+
+
+def _chain(error: BaseException) -> str:
+    parts, seen = [], set()
+    current: BaseException | None = error
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        parts.append(f"{type(current).__name__}: {current} {current!r}")
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return "\n".join(parts)
+
+
+# -- where secrets could show ----------------------------------------------------
+
+
+class _ScanHandler(logging.Handler):
+    """Keeps every authadapter record and forwards those the test would have seen."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__(OPT_IN_LEVEL)
+        self.logger = logger
+        self.formatter_ = logging.Formatter("%(levelname)s %(name)s %(message)s")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _current is not None:
+            try:
+                text = self.formatter_.format(record)
+            except Exception:
+                text = repr(record.msg)
+            _current.add_text(f"a log record ({record.levelname} {record.name})", text)
+            _totals["log records scanned"] += 1
+        if record.levelno >= self._threshold(record.name):
+            parent = self.logger.parent
+            while parent is not None:
+                for handler in parent.handlers:
+                    if record.levelno >= handler.level:
+                        handler.handle(record)
+                parent = parent.parent if parent.propagate else None
+
+    def _threshold(self, name: str) -> int:
+        logger: logging.Logger | None = logging.getLogger(name)
+        while logger is not None:
+            if logger.level not in (logging.NOTSET, OPT_IN_LEVEL):
+                return logger.level
+            logger = logger.parent
+        return logging.WARNING
+
+
+def _patch_outputs() -> None:
+    readouterr = pytest.CaptureFixture.readouterr
+
+    def read(self: pytest.CaptureFixture[Any]) -> Any:
+        result = readouterr(self)
+        if _current is not None:
+            for name, text in (("stdout", result.out), ("stderr", result.err)):
+                if isinstance(text, bytes):
+                    text = text.decode("utf-8", "replace")
+                _current.add_text(f"captured {name} read by the test", text)
+        return result
+
+    pytest.CaptureFixture.readouterr = read  # type: ignore[method-assign]
+
+    communicate = subprocess.Popen.communicate
+
+    def talk(self: subprocess.Popen[Any], *args: Any, **kwargs: Any) -> Any:
+        out, err = communicate(self, *args, **kwargs)
+        argv = self.args if isinstance(self.args, (list, tuple)) else [self.args]
+        words = " ".join(str(a) for a in argv)
+        if _current is not None and ("authadapter" in words and "cargo-plugin" not in words):
+            for name, text in (("stdout", out), ("stderr", err)):
+                if isinstance(text, bytes):
+                    text = text.decode("utf-8", "replace")
+                if text:
+                    _current.add_text(f"the {name} of an authadapter command", text)
+        return out, err
+
+    subprocess.Popen.communicate = talk  # type: ignore[method-assign]
+
+
+# -- pytest hooks -------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "canary_exempt(reason): this test shows a secret on purpose; not scanned"
+    )
+    _patch_credentials()
+    _patch_results()
+    _patch_outputs()
+
+
+@pytest.fixture(autouse=True)
+def _canary_logging() -> Iterator[None]:
+    logger = logging.getLogger(LOGGER)
+    handler = _ScanHandler(logger)
+    saved = logger.level, logger.propagate
+    logger.setLevel(OPT_IN_LEVEL)
+    logger.propagate = False
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    global _current
+    _current = _TestRecord()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    global _current
+    record = _current
+    if call.when != "teardown" or record is None:
+        return
+    _current = None
+    if item.get_closest_marker("canary_exempt") is not None:
+        _totals["tests exempted"] += 1
+        return
+    for title, text in report.sections:
+        record.add_text(f"the report section {title!r}", text)
+    leaks = record.leaks()
+    _totals["tests scanned"] += 1
+    _totals["secrets tracked"] += len(record.secrets)
+    _totals["texts scanned"] += len(record.texts) + len(record.objects)
+    if leaks:
+        _totals["leaks"] += len(leaks)
+        report.outcome = "failed"
+        report.longrepr = "canary: a secret showed\n" + "\n".join(leaks)
+        report.sections = [(title, _hide(record, text)) for title, text in report.sections]
+
+
+def _hide(record: _TestRecord, text: str) -> str:
+    """The report must not show the secret it complains about."""
+    for value in record.secrets:
+        text = text.replace(value, "<secret>")
+    return text
+
+
+def pytest_warning_recorded(warning_message: Any, when: str, nodeid: str, location: Any) -> None:
+    if _current is not None:
+        _current.add_text("a warning", str(warning_message.message))
+
+
+def _summary() -> dict[str, int]:
+    merged = collections.Counter(_figures)
+    merged.update({f"canary: {k}": v for k, v in _totals.items()})
+    return dict(merged)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["authadapter_figures"] = json.dumps(_summary())
+
+
+_from_workers: collections.Counter[str] = collections.Counter()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    output = getattr(node, "workeroutput", {}).get("authadapter_figures")
+    if output:
+        _from_workers.update(json.loads(output))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    figures = collections.Counter(_summary())
+    figures.update(_from_workers)
+    if not figures:
+        return
+    figures.setdefault("canary: leaks", 0)
+    terminalreporter.section("authadapter security figures")
+    for name in sorted(figures):
+        terminalreporter.write_line(f"{name}: {figures[name]}")
+    path = os.environ.get("AUTHADAPTER_FIGURES")
+    if path:
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(dict(sorted(figures.items())), file, indent=1)
