@@ -227,12 +227,63 @@ def _serve_cargo(streams: _Streams, plugin_args: list[str]) -> int:
     return int(serve(streams.stdin, streams.stdout, plugin_args))
 
 
+# config / run ---------------------------------------------------------------
+
+
+def _add_config(subparsers: argparse._SubParsersAction[_Parser]) -> None:
+    parser = subparsers.add_parser(
+        "config",
+        help="show the effective configuration and provider chain",
+        description="Show the configuration file read, the stores in lookup order (on/off, "
+        "where each reads from), the cache lifetimes and the timeout. Never shows a secret.",
+    )
+    parser.set_defaults(run=_config)
+
+
+def _config(args: argparse.Namespace, streams: _Streams) -> int:
+    from authadapter._config import config_path, load_config
+    from authadapter._config_report import describe_configuration
+
+    path = config_path()
+    for line in describe_configuration(load_config(), str(path), path.is_file()):
+        streams.print(line)
+    return 0
+
+
+def _add_run(subparsers: argparse._SubParsersAction[_Parser]) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a program with requests/httpx patched to use RegistryAuth",
+        description="Run COMMAND (and the Python processes it starts) with requests and httpx "
+        "patched: sessions and clients that set no auth of their own use RegistryAuth.",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["requests", "httpx"],
+        help="patch only this library (default: both)",
+    )
+    parser.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+    parser.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace, streams: _Streams) -> int:
+    from authadapter._run import run
+
+    program = args.program[1:] if args.program[:1] == ["--"] else args.program
+    if not program:
+        streams.error("run: missing the command to run (authadapter run -- COMMAND ...)")
+        return 2
+    return run(program, args.only or "1")
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction[_Parser]], None]] = [
     _add_login,
     _add_logout,
     _add_list,
     _add_which,
     _add_cargo_credential,
+    _add_config,
+    _add_run,
 ]
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from pathlib import Path
 
 import pytest
 
-from authadapter import BasicCredential, ConfigError, Found, Miss, Origin
+from authadapter import BasicCredential, ConfigError, Found, Miss, Origin, cli
 from authadapter._config import (
     DEFAULT_ORDER,
     CommandSpec,
@@ -209,3 +210,47 @@ def test_a_basic_command_sends_the_line_as_the_users_password(tmp_path: Path) ->
     )
     assert isinstance(result, Found)
     assert result.credential == BasicCredential("aws", "pw-from-command")
+
+
+def test_authadapter_config_prints_the_effective_chain_without_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named = tmp_path / "config.toml"
+    named.write_text(
+        "ttl = 60\ntimeout = 4\nallow_http_hosts = ['mirror.internal']\n"
+        "[providers]\norder = ['commands', 'netrc', 'env']\nnetrc = false\n"
+        "[[commands]]\nhosts = ['pkgs.example.org']\n"
+        "command = ['op', 'read', '--token=hunter2-secret']\nkind = 'basic'\nusername = 'ci'\n"
+    )
+    monkeypatch.setenv("AUTHADAPTER_CONFIG", str(named))
+    monkeypatch.setenv("AUTHADAPTER_CREDENTIALS", '{"x.example": {"BearerToken": "envsecret"}}')
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["config"], stdout=out, stderr=err) == 0
+    text = out.getvalue()
+    assert "hunter2" not in text
+    assert "envsecret" not in text
+    lines = text.splitlines()
+    assert lines[0] == f"configuration file: {named}"
+    assert lines[1] == "cache: credentials 60 s, no credential 300 s; provider timeout 4 s"
+    assert lines[2] == "plain http allowed for: mirror.internal"
+    assert lines[4].split()[:4] == ["1.", "commands", "on", "1"]
+    assert "pkgs.example.org -> command `op`: basic (user ci)" in lines[5]
+    assert "timeout 4 s" in lines[5]
+    assert lines[6].split()[:3] == ["2.", "netrc", "off"]
+    assert lines[7].split()[:3] == ["3.", "env", "on"]
+    assert "environment variable AUTHADAPTER_CREDENTIALS" in lines[7]
+    assert all(line.split()[0] == "-" for line in lines[8:])
+    assert {line.split()[1] for line in lines[8:]} >= {"keyring", "rattler-credentials-file"}
+
+
+def test_authadapter_config_reports_a_broken_file_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    named = tmp_path / "config.toml"
+    named.write_text("[providers]\norder = 'netrc'\n")
+    monkeypatch.setenv("AUTHADAPTER_CONFIG", str(named))
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["config"], stdout=out, stderr=err) == 1
+    assert err.getvalue() == (
+        f"authadapter: error: {named}: providers.order: expected a list of non-empty strings\n"
+    )
