@@ -41,6 +41,7 @@ class ProviderContract:
     kinds: ClassVar[tuple[str, ...]] = ("bearer", "basic", "conda")
     supports_wildcards: ClassVar[bool] = True
     supports_ports: ClassVar[bool] = True
+    normalises_stored_keys: ClassVar[bool] = True
 
     def build(self, entries: dict[str, Credential]) -> CredentialProvider:
         """A provider holding exactly ``entries`` (key -> credential)."""
@@ -72,12 +73,24 @@ class ProviderContract:
         assert isinstance(result, Found)
         assert result.credential == credential
 
-    def test_key_spelling_is_normalised(self) -> None:
+    def test_url_spelling_of_the_host_does_not_matter(self) -> None:
         credential = _credential(self.kind)
-        provider = self.build({"Repo.Example.ORG": credential})
+        provider = self.build({"repo.example.org": credential})
 
-        result = self.lookup(provider, "https://repo.example.org./x")
+        result = self.lookup(provider, "https://REPO.Example.org./x")
 
+        assert isinstance(result, Found)
+        assert result.credential == credential
+
+    def test_stored_key_spelling_is_normalised(self) -> None:
+        credential = _credential(self.kind)
+        provider = self.build({"Repo.Example.ORG.": credential})
+
+        result = self.lookup(provider, "https://repo.example.org/x")
+
+        if not self.normalises_stored_keys:  # looked up verbatim, as rattler does
+            assert isinstance(result, Miss)
+            return
         assert isinstance(result, Found)
         assert result.credential == credential
 

@@ -7,10 +7,10 @@ applies (``PYTHON_KEYRING_BACKEND``, ``keyringrc.cfg``), so a user can point
 authadapter at another backend or turn the keyring off without us inventing
 a switch.
 
-The backend is chosen when the provider first needs it, per instance, never
-through keyring's process-wide default: a process that switched backends (a
-test, or an application that calls ``keyring.set_keyring``) must not make us
-remember an earlier choice. A keyring that errors or is unavailable means
+``PYTHON_KEYRING_BACKEND`` is read when the provider is made; the backend is
+loaded when the provider first needs it (loading may wait on D-Bus), per
+instance, not through keyring's process-wide default: a process that switched
+backends must not make us remember an earlier choice. A keyring that errors or is unavailable means
 "not found here", logged at debug: on a headless machine that is the normal
 case, not a problem to warn about. The provider is ``blocking``, so the chain
 applies its timeout to a Secret Service that does not answer.
@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import threading
 from typing import Any
 
@@ -50,15 +51,17 @@ ERROR_TTL = 30.0
 _UNUSABLE_BACKENDS = ("keyring.backends.fail", "keyring.backends.null")
 
 
-def load_backend() -> Any:
+def load_backend(name: str | None) -> Any:
     """The backend python-keyring's own configuration selects, chosen afresh.
 
-    The environment variable, then ``keyringrc.cfg``, then keyring's own
-    detection by priority.
+    ``name`` (the value ``PYTHON_KEYRING_BACKEND`` had), then
+    ``keyringrc.cfg``, then keyring's own detection by priority.
     """
     import keyring.core
 
-    return keyring.core.load_env() or keyring.core.load_config() or keyring.core.get_keyring()
+    if name:
+        return keyring.core.load_keyring(name)
+    return keyring.core.load_config() or keyring.core.get_keyring()
 
 
 def is_unusable(backend: Any) -> bool:
@@ -74,6 +77,9 @@ class KeyringProvider:
     def __init__(self, service: str = RATTLER_SERVICE, backend: Any = None) -> None:
         self.service = service
         self._backend = backend
+        # read now, load later: loading a backend may wait on D-Bus, which
+        # belongs in a lookup (under the chain's timeout), not in a constructor
+        self._configured = os.environ.get("PYTHON_KEYRING_BACKEND")
         self._lock = threading.Lock()
 
     @property
@@ -93,7 +99,7 @@ class KeyringProvider:
         with self._lock:
             if self._backend is None:
                 try:
-                    self._backend = load_backend()
+                    self._backend = load_backend(self._configured)
                 except Exception as error:
                     logger.debug("keyring: no backend (%s)", type(error).__name__)
                     return None

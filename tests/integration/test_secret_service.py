@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import subprocess
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 
+import httpx
 import keyring.core
+import pytest
 
+from authadapter import (
+    BasicCredential,
+    BearerToken,
+    CondaToken,
+    Credential,
+    CredentialProvider,
+    Miss,
+    Origin,
+    RegistryAuth,
+)
+from authadapter._store import delete_credential, save_credential
+from authadapter.cli import main
+from authadapter.providers.keyring_store import KeyringProvider
+from authadapter.providers.rattler_format import dump_credential_value
 from tests.conftest import service_unavailable
 from tests.fixtures_secret_service import SecretService
+from tests.provider_contract import ProviderContract
+from tests.servers import LoopbackServer
 
 
 def _secret_tool() -> str:
@@ -57,3 +80,88 @@ def test_clear_empties_the_keyring_between_tests(secret_service: SecretService) 
     secret_service.clear()
 
     assert backend.get_password("rattler", "repo.example.org") is None
+
+
+# the keyring provider against the real Secret Service ----------------------------
+
+
+def store_like_rattler(service: SecretService, key: str, credential: Credential) -> None:
+    """Create the item exactly as rattler (Rust keyring crate) does on Linux."""
+    import secretstorage
+
+    secret = json.dumps(dump_credential_value(credential))
+    attributes = {
+        "service": "rattler",
+        "username": key,
+        "target": "default",
+        "application": "rust-keyring",
+    }
+    with closing(service.connection()) as connection:
+        collection = secretstorage.get_default_collection(connection)
+        label = f"keyring-rs for target 'default', service 'rattler', user '{key}'"
+        collection.create_item(label, attributes, secret.encode(), replace=True)
+
+
+class TestSecretServiceContract(ProviderContract):
+    normalises_stored_keys = False
+
+    @pytest.fixture(autouse=True)
+    def _service(self, secret_service: SecretService) -> None:
+        self.service = secret_service
+
+    def build(self, entries: dict[str, Credential]) -> CredentialProvider:
+        self.service.clear()
+        for key, credential in entries.items():
+            store_like_rattler(self.service, key, credential)
+        return KeyringProvider()
+
+
+def test_login_stores_in_the_keyring_when_it_works(secret_service: SecretService) -> None:
+    where = save_credential("repo.example.org", BearerToken("kr-token-1234"))
+
+    found = subprocess.run(
+        [_secret_tool(), "lookup", "service", "rattler", "username", "repo.example.org"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert where == "keyring (service rattler)"
+    assert json.loads(found.stdout) == {"BearerToken": "kr-token-1234"}
+    assert not (Path.home() / ".rattler" / "credentials.json").exists()
+
+
+def test_logout_removes_the_keyring_entry(secret_service: SecretService) -> None:
+    store_like_rattler(secret_service, "repo.example.org", BearerToken("kr-token-5678"))
+
+    removed = delete_credential("repo.example.org")
+
+    assert removed == ["keyring (service rattler)"]
+    lookup = KeyringProvider().lookup(Origin.from_url("https://repo.example.org"), "")
+    assert isinstance(lookup, Miss)
+
+
+def test_list_shows_keyring_entries_masked(secret_service: SecretService) -> None:
+    store_like_rattler(secret_service, "*.example.org", BasicCredential("kr-user", "kr-pass-9999"))
+    out = io.StringIO()
+
+    assert main(["list"], stdout=out) == 0
+
+    lines = out.getvalue().splitlines()
+    assert any(
+        line.split()[:2] == ["*.example.org", "basic"] and "keyring (service rattler)" in line
+        for line in lines
+    ), lines
+    assert "kr-pass-9999" not in out.getvalue()
+
+
+def test_keyring_credential_reaches_a_real_server(
+    secret_service: SecretService, loopback_server: Callable[..., LoopbackServer]
+) -> None:
+    server = loopback_server("127.0.0.5")
+    store_like_rattler(secret_service, "127.0.0.5", CondaToken("kr-conda-4242"))
+
+    with httpx.Client(auth=RegistryAuth()) as client:
+        client.get(f"{server.url}/channel/noarch/repodata.json")
+
+    assert server.received[0].path == "/t/kr-conda-4242/channel/noarch/repodata.json"
