@@ -10,6 +10,7 @@ written to, so an old copy cannot keep answering after a logout.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -25,6 +26,9 @@ from .providers.rattler import (
 )
 
 __all__ = ["delete_credential", "key_for_host", "save_credential", "writable_stores"]
+
+
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 
 
 class WritableStore(Protocol):
@@ -46,27 +50,30 @@ def key_for_host(argument: str) -> str:
     with no host.
     """
     text = argument.strip()
-    if "://" not in text and not text.startswith("*."):
+    wildcard = text.startswith("*.")
+    if wildcard:
+        text = text[2:]
+    if "://" not in text:
         text = "//" + text
-    if text.startswith("*."):
-        key = text
-    else:
-        try:
-            parts = urlsplit(text)
-            host = normalize_host(parts.hostname or "")
-            port = parts.port
-        except (ValueError, UnicodeError):
-            raise ConfigError(f"{argument!r} is not a host name or URL") from None
-        if not host:
-            raise ConfigError(f"{argument!r} is not a host name or URL")
-        bracketed = f"[{host}]" if ":" in host else host
-        if port is not None:
-            key = f"{bracketed}:{port}"
-        elif host.count(".") == 1 and not is_ip_address(host):
-            key = f"*.{host}"
-        else:
-            key = bracketed
-    return normalize_key(key)
+    invalid = ConfigError(f"{argument!r} is not a host name or URL")
+    try:
+        parts = urlsplit(text)
+        host = normalize_host(parts.hostname or "")
+        port = parts.port
+    except (ValueError, UnicodeError):
+        raise invalid from None
+    if not host or (":" not in host and not _HOST_NAME.fullmatch(host)):
+        raise invalid
+    bracketed = f"[{host}]" if ":" in host else host
+    if wildcard:
+        if port is not None or is_ip_address(host):
+            raise invalid
+        return f"*.{host}"
+    if port is not None:
+        return f"{bracketed}:{port}"
+    if host.count(".") == 1 and not is_ip_address(host):
+        return f"*.{host}"
+    return bracketed
 
 
 def writable_stores(
