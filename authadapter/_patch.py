@@ -228,18 +228,19 @@ class _HttpxPatcher(_Patcher):
 
 
 def _with_redirect_hook(hooks: Any, is_async: bool) -> dict[str, list[Any]]:
-    """The caller's event hooks plus the per-hop redirect protection, when the adapter has one.
+    """The caller's event hooks plus the adapter's per-hop redirect protection.
 
     httpx follows a redirect before the auth flow sees it, so the first
     origin's conda token in a ``Location`` can only be removed by a response
-    event hook.
+    event hook. The caller's hooks run first, as they would without the patch.
     """
     merged: dict[str, list[Any]] = {key: list(value) for key, value in dict(hooks or {}).items()}
     from . import _httpx
 
-    factory = getattr(_httpx, "redirect_event_hook", None)
-    if factory is not None:
-        merged.setdefault("response", []).append(factory(is_async=is_async))
+    ours = getattr(_httpx, "event_hooks", None)
+    if ours is not None:
+        for event, extra in ours(asynchronous=is_async).items():
+            merged.setdefault(event, []).extend(extra)
     return merged
 
 

@@ -10,8 +10,9 @@ holds what both share: the chain, the cache and the plain-http rule.
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._chain import ProviderChain, Resolution
@@ -22,6 +23,8 @@ from ._provider import CredentialProvider
 if TYPE_CHECKING:
     import httpx
     import requests
+
+    from ._config import CommandSpec
 
     _AuthBase = httpx.Auth
 else:
@@ -51,33 +54,56 @@ class RegistryAuth(_AuthBase):
     Plain ``http://`` is refused for hosts that are not loopback, with one
     warning per host, unless the host is in ``allow_http_hosts``: a credential
     sent in clear text is a credential given away.
+
+    Every setting of the configuration file (docs/configuration.md) is also a
+    keyword argument, and an argument given here wins over the file: ``order``
+    and ``enabled`` pick the default chain's stores, ``commands`` adds per-host
+    token commands (those three apply only when ``providers`` is not given).
+    ``config`` names another file, or is ``False`` to read none.
     """
 
     def __init__(
         self,
         providers: Iterable[CredentialProvider] | None = None,
         *,
-        ttl: float = 300.0,
-        negative_ttl: float = 300.0,
+        ttl: float | None = None,
+        negative_ttl: float | None = None,
         failure_ttl: float = 30.0,
-        timeout: float = 10.0,
-        allow_http_hosts: Iterable[str] = (),
+        timeout: float | None = None,
+        allow_http_hosts: Iterable[str] | None = None,
+        order: Sequence[str] | None = None,
+        enabled: Mapping[str, bool] | None = None,
+        commands: Iterable[CommandSpec] | None = None,
+        config: str | os.PathLike[str] | bool | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
+        from ._config import resolve_settings
+
+        settings = resolve_settings(
+            config if isinstance(config, bool | None) else os.fspath(config),
+            order=order,
+            enabled=enabled,
+            commands=commands,
+            ttl=ttl,
+            negative_ttl=negative_ttl,
+            timeout=timeout,
+            allow_http_hosts=allow_http_hosts,
+        )
+        self.settings = settings
         if providers is None:
             from ._defaults import default_providers
 
-            providers = default_providers()
+            providers = default_providers(settings)
         options: dict[str, Any] = {
-            "ttl": ttl,
-            "negative_ttl": negative_ttl,
+            "ttl": settings.ttl,
+            "negative_ttl": settings.negative_ttl,
             "failure_ttl": failure_ttl,
-            "timeout": timeout,
+            "timeout": settings.timeout,
         }
         if clock is not None:
             options["clock"] = clock
         self.chain = ProviderChain(providers, **options)
-        self.allow_http_hosts = frozenset(normalize_host(h) for h in allow_http_hosts)
+        self.allow_http_hosts = frozenset(normalize_host(h) for h in settings.allow_http_hosts)
         self._warned_http: set[str] = set()
         self._warn_lock = threading.Lock()
         self._async_flights: dict[tuple[int, Origin], Any] = {}

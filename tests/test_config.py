@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
+import requests
 
-from authadapter import BasicCredential, ConfigError, Found, Miss, Origin, cli
+from authadapter import BasicCredential, ConfigError, Found, Miss, Origin, RegistryAuth, cli
 from authadapter._config import (
     DEFAULT_ORDER,
     CommandSpec,
@@ -20,6 +23,9 @@ from authadapter._config import (
     resolve_settings,
 )
 from authadapter._defaults import default_providers
+from tests.servers import LoopbackServer, require_authorization
+
+ServerFactory = Callable[..., LoopbackServer]
 
 CONFIG = Path("/etc/example/config.toml")
 
@@ -254,3 +260,39 @@ def test_authadapter_config_reports_a_broken_file_in_one_line(
     assert err.getvalue() == (
         f"authadapter: error: {named}: providers.order: expected a list of non-empty strings\n"
     )
+
+
+def test_registry_auth_takes_the_same_settings_as_keywords(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loopback_server: ServerFactory
+) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer from-env"))
+    monkeypatch.setenv("AUTHADAPTER_CREDENTIALS", '{"127.0.0.1": {"BearerToken": "from-env"}}')
+    named = tmp_path / "config.toml"
+    named.write_text("ttl = 5\n[providers]\nenv = false\n")
+    off = RegistryAuth(config=named)
+    assert (off.chain.ttl, off.settings.path) == (5.0, named)
+    assert off.resolve(server.url).credential is None
+    on = RegistryAuth(config=named, enabled={"env": True}, ttl=9, allow_http_hosts=["h.internal"])
+    assert (on.chain.ttl, on.allow_http_hosts) == (9.0, frozenset({"h.internal"}))
+    with httpx.Client(auth=on) as client:
+        assert client.get(server.url + "/x").status_code == 200
+    with pytest.raises(ConfigError, match=r"^RegistryAuth: order: unknown provider 'pypirc'"):
+        RegistryAuth(order=["pypirc"])
+
+
+def test_a_configured_command_feeds_requests_through_registry_auth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loopback_server: ServerFactory
+) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer cmd-token"))
+    script = tmp_path / "vault.py"
+    script.write_text(
+        "import os\nassert os.environ['AUTHADAPTER_HOST'] == '127.0.0.1'\nprint('cmd-token')\n"
+    )
+    config_path().parent.mkdir(parents=True)
+    config_path().write_text(
+        f"[[commands]]\nhosts = ['127.0.0.1']\ncommand = [{sys.executable!r}, {str(script)!r}]\n"
+    )
+    session = requests.Session()
+    session.auth = RegistryAuth()
+    assert session.get(server.url + "/x", timeout=10).status_code == 200
+    assert session.auth.resolve(server.url).source == f"command `{sys.executable}`"

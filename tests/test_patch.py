@@ -11,8 +11,8 @@ import pytest
 import requests
 
 import authadapter
-from authadapter import BearerToken, Found, LookupResult, Miss, Origin, RegistryAuth
-from tests.servers import LoopbackServer, require_authorization
+from authadapter import BearerToken, CondaToken, Found, LookupResult, Miss, Origin, RegistryAuth
+from tests.servers import LoopbackServer, Received, Reply, require_authorization
 
 TOKEN = "patched-token"
 EXPECTED = f"Bearer {TOKEN}"
@@ -259,3 +259,27 @@ def test_callers_event_hooks_are_kept(server: LoopbackServer, auth: RegistryAuth
     with httpx.Client(event_hooks=hooks) as client:
         client.get(server.url + "/hooked")
     assert seen == [200]
+
+
+def test_patched_clients_keep_a_conda_token_off_a_cross_origin_redirect(
+    loopback_server: ServerFactory,
+) -> None:
+    other = loopback_server("127.0.0.2")
+
+    def leaky_redirect(server: LoopbackServer, request: Received) -> Reply:
+        # a server that copies the path, token included, into an off-origin Location
+        return Reply(302, {"Location": other.url + request.path})
+
+    first = loopback_server("127.0.0.1", leaky_redirect)
+
+    class CondaStore(OneHost):
+        def lookup(self, origin: Origin, url: str) -> LookupResult:
+            if origin.host == first.host:
+                return Found(CondaToken("ctok-secret"), "test conda store")
+            return Miss()
+
+    authadapter.patch_httpx(RegistryAuth([CondaStore(first.host)]))
+    with httpx.Client(follow_redirects=True) as client:
+        assert client.get(first.url + "/channel/noarch/repodata.json").status_code == 200
+    assert first.received[0].path == "/t/ctok-secret/channel/noarch/repodata.json"
+    assert other.received[0].path == "/channel/noarch/repodata.json"
