@@ -52,7 +52,7 @@ import authadapter._credentials as credentials
 from authadapter._exceptions import AuthAdapterError
 from authadapter._provider import Failure, Found
 
-__all__ = ["canary", "count"]
+__all__ = ["Static", "canary", "count"]
 
 LOGGER = "authadapter"
 OPT_IN_LEVEL = 1
@@ -373,3 +373,28 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if path:
         with open(path, "w", encoding="utf-8") as file:
             json.dump(dict(sorted(figures.items())), file, indent=1)
+
+
+class Static:
+    """A provider with fixed credentials by store key (``host``, ``host:port``); counts lookups.
+
+    Keys are matched with the library's own ``candidate_keys``, so the tests
+    of origin binding exercise the same matching as the real stores.
+    """
+
+    name = "static"
+    blocking = False
+
+    def __init__(self, entries: dict[str, credentials.Credential]) -> None:
+        self.entries = entries
+        self.calls = 0
+
+    def lookup(self, origin: Any, url: str) -> Any:
+        from authadapter._matching import candidate_keys
+        from authadapter._provider import Miss
+
+        self.calls += 1
+        for key in candidate_keys(origin):
+            if key in self.entries:
+                return Found(self.entries[key], f"static entry {key}")
+        return Miss()
