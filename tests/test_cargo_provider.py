@@ -1,0 +1,397 @@
+"""CargoProvider: which registry a request belongs to and which token Cargo would send.
+
+Configuration and credentials are real files in the per-test ``$CARGO_HOME``;
+commands and plugins are real processes; libsecret is the private Secret
+Service of ``tests/fixtures_secret_service.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Mapping
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from authadapter import Failure, Found, Miss, Origin, RawToken
+from authadapter.providers.cargo import CargoProvider
+from authadapter.providers.cargo.keychain import keychain_service, wincred_target
+from authadapter.providers.cargo.libsecret import SCHEMA, libsecret_attributes
+from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE
+from tests.fixtures_cargo import CargoHome
+from tests.fixtures_secret_service import SecretService
+
+INDEX = "sparse+https://cargo.example.org/index/"
+URL = "https://cargo.example.org/index/de/mo/demo"
+REGISTRY = f'[registries.my-reg]\nindex = "{INDEX}"\n'
+
+
+def lookup(provider: CargoProvider, url: str = URL) -> Found | Miss | Failure:
+    return provider.lookup(Origin.from_url(url), url)
+
+
+def provider(tmp_path: Path, **env: str) -> CargoProvider:
+    return CargoProvider(cwd=tmp_path, environ={**os.environ, **env})
+
+
+def token_script(tmp_path: Path, body: str, name: str = "tool.py") -> str:
+    path = tmp_path / name
+    path.write_text(f"#!{sys.executable}\n" + textwrap.dedent(body))
+    path.chmod(0o755)
+    return str(path)
+
+
+def found_token(result: object) -> str:
+    assert isinstance(result, Found), result
+    assert isinstance(result.credential, RawToken)
+    return result.credential.token
+
+
+class TestCargoToken:
+    def test_credentials_toml_token_is_sent_verbatim(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        cargo_home.write_config(REGISTRY)
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "Bearer tok T"\n')
+
+        result = lookup(provider(tmp_path))
+
+        assert found_token(result) == "Bearer tok T"
+        assert isinstance(result, Found)
+        assert result.credential.authorization() == "Bearer tok T"
+        assert "credentials.toml [registries.my-reg] token" in result.source
+        assert "tok T" not in result.source
+
+    def test_env_beats_credentials_toml(self, cargo_home: CargoHome, tmp_path: Path) -> None:
+        cargo_home.write_config(REGISTRY)
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "from-file"\n')
+
+        result = lookup(provider(tmp_path, CARGO_REGISTRIES_MY_REG_TOKEN="from-env"))
+
+        assert found_token(result) == "from-env"
+        assert isinstance(result, Found)
+        assert "CARGO_REGISTRIES_MY_REG_TOKEN" in result.source
+
+    def test_crates_io_token_lives_under_registry(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        cargo_home.write_credentials('[registry]\ntoken = "crates-tok"\n')
+        url = "https://index.crates.io/se/rd/serde"
+
+        assert found_token(lookup(provider(tmp_path), url)) == "crates-tok"
+        env_result = lookup(provider(tmp_path, CARGO_REGISTRY_TOKEN="env-crates"), url)
+        assert found_token(env_result) == "env-crates"
+        assert isinstance(lookup(provider(tmp_path), "https://static.crates.io/x"), Miss)
+
+    def test_credentials_toml_is_reread_after_a_login(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        cargo_home.write_config(REGISTRY)
+        cargo = provider(tmp_path)
+        assert isinstance(lookup(cargo), Miss)
+
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "after-login"\n')
+
+        assert found_token(lookup(cargo)) == "after-login"
+
+    def test_token_is_ignored_when_cargo_token_is_not_a_provider(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        cargo_home.write_config("[registry]\nglobal-credential-providers = []\n" + REGISTRY)
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "unused"\n')
+
+        assert isinstance(lookup(provider(tmp_path)), Miss)
+
+    def test_other_origins_never_get_the_token(self, cargo_home: CargoHome, tmp_path: Path) -> None:
+        cargo_home.write_config(REGISTRY)
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "t"\n')
+        cargo = provider(tmp_path)
+
+        for url in (
+            "http://cargo.example.org/index/",
+            "https://cargo.example.org:8443/index/",
+            "https://evil.cargo.example.org/index/",
+            "https://cargo.example.org.evil.test/index/",
+        ):
+            assert isinstance(lookup(cargo, url), Miss), url
+
+    @pytest.mark.parametrize("token", ["", "bad\ntoken", "caf\u00e9"])
+    def test_invalid_tokens_are_fatal_and_secret_free(
+        self, cargo_home: CargoHome, tmp_path: Path, token: str
+    ) -> None:
+        cargo_home.write_config(REGISTRY)
+        cargo_home.write_credentials(f"[registries.my-reg]\ntoken = {json.dumps(token)}\n")
+
+        result = lookup(provider(tmp_path))
+
+        assert isinstance(result, Failure)
+        assert result.fatal
+        assert result.message.startswith("cargo:token for Cargo registry `my-reg`: token ")
+        assert token not in result.message or not token
+
+    def test_broken_credentials_file_is_fatal_and_named(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        cargo_home.write_config(REGISTRY)
+        path = cargo_home.write_credentials('[registries.my-reg]\ntoken = "unterminated\n')
+
+        result = lookup(provider(tmp_path))
+
+        assert isinstance(result, Failure)
+        assert result.fatal
+        assert f"{path}: not valid TOML" in result.message
+        assert "unterminated" not in result.message
+
+
+class TestTokenFromStdout:
+    def test_runs_with_cargos_env_and_index_url_substitution(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        tool = token_script(
+            tmp_path,
+            """
+            import os, sys
+            print("|".join([sys.argv[1], os.environ["CARGO_REGISTRY_INDEX_URL"],
+                            os.environ["CARGO_REGISTRY_NAME_OPT"]]))
+            """,
+        )
+        cargo_home.write_config(
+            REGISTRY + f'credential-provider = "cargo:token-from-stdout {tool} {{index_url}}"\n'
+        )
+
+        result = lookup(provider(tmp_path))
+
+        assert found_token(result) == f"{INDEX}|{INDEX}|my-reg"
+        assert isinstance(result, Found)
+        assert result.ttl is None
+
+    def test_failure_is_fatal_and_names_the_command(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        tool = token_script(tmp_path, "print('leaked-s3cret')\nraise SystemExit(5)\n")
+        cargo_home.write_config(
+            REGISTRY + f'credential-provider = ["cargo:token-from-stdout", "{tool}"]\n'
+        )
+
+        result = lookup(provider(tmp_path))
+
+        assert isinstance(result, Failure)
+        assert result.fatal
+        assert result.message == (
+            f"cargo:token-from-stdout for Cargo registry `my-reg`: "
+            f"command `{tool}` failed with exit status 5"
+        )
+
+
+class TestPluginsAndOrder:
+    def test_later_global_providers_are_asked_first_not_found_moves_on(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        calls = tmp_path / "calls"
+        body = f"""
+            import json, sys
+            open({str(calls)!r}, "a").write(sys.argv[0] + "\\n")
+            print(json.dumps({{"v": [1]}}), flush=True)
+            request = json.loads(sys.stdin.readline())
+            print(json.dumps({{"Err": {{"kind": "not-found"}}}}), flush=True)
+            """
+        nothing = token_script(tmp_path, body, "nothing.py")
+        cargo_home.write_config(
+            f'[registry]\nglobal-credential-providers = ["cargo:token", "{nothing}"]\n' + REGISTRY
+        )
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "from-token"\n')
+
+        result = lookup(provider(tmp_path))
+
+        assert found_token(result) == "from-token"
+        assert calls.read_text() == f"{nothing}\n"
+
+    def test_a_plugin_error_stops_the_walk(self, cargo_home: CargoHome, tmp_path: Path) -> None:
+        failing = token_script(
+            tmp_path,
+            """
+            import json, sys
+            print(json.dumps({"v": [1]}), flush=True)
+            sys.stdin.readline()
+            print(json.dumps({"Err": {"kind": "other", "message": "vault sealed"}}), flush=True)
+            """,
+        )
+        cargo_home.write_config(
+            f'[registry]\nglobal-credential-providers = ["cargo:token", "{failing}"]\n' + REGISTRY
+        )
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "never-reached"\n')
+
+        result = lookup(provider(tmp_path))
+
+        assert isinstance(result, Failure)
+        assert result.fatal
+        assert result.message.endswith("failed: vault sealed")
+
+    def test_plugin_token_and_lifetime(self, cargo_home: CargoHome, tmp_path: Path) -> None:
+        plugin = token_script(
+            tmp_path,
+            """
+            import json, sys
+            print(json.dumps({"v": [1]}), flush=True)
+            request = json.loads(sys.stdin.readline())
+            answer = {"kind": "get", "token": "plug:" + " ".join(request["args"]),
+                      "cache": "expires", "expiration": 1_000_000_000 + 600,
+                      "operation_independent": False}
+            print(json.dumps({"Ok": answer}), flush=True)
+            """,
+        )
+        cargo_home.write_config(
+            f'[credential-alias]\nmine = ["{plugin}", "--vault", "dev"]\n'
+            + REGISTRY
+            + 'credential-provider = "mine"\n'
+        )
+        cargo = CargoProvider(cwd=tmp_path, clock=lambda: 1_000_000_000.0)
+
+        result = lookup(cargo)
+
+        assert found_token(result) == "plug:--vault dev"
+        assert isinstance(result, Found)
+        assert result.ttl == 540
+
+    def test_unknown_builtin_is_fatal(self, cargo_home: CargoHome, tmp_path: Path) -> None:
+        cargo_home.write_config(REGISTRY + 'credential-provider = "cargo:nonsense"\n')
+
+        result = lookup(provider(tmp_path))
+
+        assert isinstance(result, Failure)
+        assert result.fatal
+        assert "unknown Cargo credential provider `cargo:nonsense`" in result.message
+
+    def test_paseto_is_skipped_with_a_warning(
+        self, cargo_home: CargoHome, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        cargo_home.write_config(
+            '[registry]\nglobal-credential-providers = ["cargo:token", "cargo:paseto"]\n' + REGISTRY
+        )
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "fallback"\n')
+
+        assert found_token(lookup(provider(tmp_path))) == "fallback"
+        assert "cargo:paseto" in caplog.text
+
+    def test_macos_keychain_and_wincred_hold_nothing_on_linux(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        if sys.platform in ("darwin", "win32"):
+            pytest.skip("this checks the behaviour where those stores do not exist")
+        cargo_home.write_config(
+            '[registry]\nglobal-credential-providers = ["cargo:token", '
+            '"cargo:macos-keychain", "cargo:wincred"]\n' + REGISTRY
+        )
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "fallback"\n')
+
+        assert found_token(lookup(provider(tmp_path))) == "fallback"
+
+
+def test_keychain_and_wincred_names_are_cargos() -> None:
+    assert keychain_service(INDEX) == f"cargo-registry:{INDEX}"
+    assert wincred_target(INDEX) == f"cargo-registry:{INDEX}"
+    assert libsecret_attributes(INDEX) == {"xdg:schema": SCHEMA, "url": INDEX}
+    assert SCHEMA == "org.rust-lang.cargo.registry"
+
+
+class TestCheapAndSafe:
+    def test_config_is_read_once(
+        self, cargo_home: CargoHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from authadapter.providers.cargo.config import CargoConfig, load_cargo_config
+
+        reads: list[Path | None] = []
+
+        def counting(cwd: Path | None, environ: Mapping[str, str]) -> CargoConfig:
+            reads.append(cwd)
+            return load_cargo_config(cwd, environ)
+
+        monkeypatch.setattr("authadapter.providers.cargo.provider.load_cargo_config", counting)
+        cargo_home.write_config(REGISTRY)
+        cargo = provider(tmp_path)
+
+        for url in (URL, "https://pypi.org/simple/", URL):
+            lookup(cargo, url)
+
+        assert reads == [tmp_path]
+
+    def test_no_process_runs_for_other_hosts(self, cargo_home: CargoHome, tmp_path: Path) -> None:
+        marker = tmp_path / "ran"
+        tool = token_script(tmp_path, f"open({str(marker)!r}, 'w')\nprint('t')\n")
+        cargo_home.write_config(
+            f'[registry]\nglobal-credential-providers = ["cargo:token-from-stdout {tool}"]\n'
+            + REGISTRY
+        )
+
+        assert isinstance(lookup(provider(tmp_path), "https://pypi.org/simple/"), Miss)
+        assert not marker.exists()
+
+    def test_inside_the_cargo_plugin_nothing_is_asked(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        cargo_home.write_config(REGISTRY)
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "t"\n')
+
+        assert isinstance(lookup(provider(tmp_path, **{IN_PLUGIN_VARIABLE: "1"})), Miss)
+
+    def test_broken_config_is_a_non_fatal_failure_naming_the_file(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        path = cargo_home.write_config("[registries\n")
+
+        result = lookup(provider(tmp_path), "https://pypi.org/simple/")
+
+        assert isinstance(result, Failure)
+        assert not result.fatal
+        assert result.message.startswith(f"{path}: not valid TOML")
+
+
+def test_libsecret_item_is_read(
+    secret_service: SecretService, cargo_home: CargoHome, tmp_path: Path
+) -> None:
+    import secretstorage
+
+    with closing(secret_service.connection()) as connection:
+        collection = secretstorage.get_default_collection(connection)
+        collection.create_item("cargo-registry:my-reg", libsecret_attributes(INDEX), b"from-ss")
+        other = libsecret_attributes("sparse+https://other.example/index/")
+        collection.create_item("cargo-registry:other", other, b"not-this")
+    cargo_home.write_config(
+        '[registry]\nglobal-credential-providers = ["cargo:libsecret"]\n' + REGISTRY
+    )
+
+    result = lookup(provider(tmp_path))
+
+    assert found_token(result) == "from-ss"
+    assert isinstance(result, Found)
+    assert "Secret Service" in result.source
+
+
+def test_libsecret_without_an_item_moves_on(
+    secret_service: SecretService, cargo_home: CargoHome, tmp_path: Path
+) -> None:
+    cargo_home.write_config(
+        '[registry]\nglobal-credential-providers = ["cargo:token", "cargo:libsecret"]\n' + REGISTRY
+    )
+    cargo_home.write_credentials('[registries.my-reg]\ntoken = "fallback"\n')
+
+    assert found_token(lookup(provider(tmp_path))) == "fallback"
+
+
+def test_libsecret_without_a_secret_service_is_fatal(
+    cargo_home: CargoHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cargo_home.write_config(
+        '[registry]\nglobal-credential-providers = ["cargo:libsecret"]\n' + REGISTRY
+    )
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
+
+    result = lookup(provider(tmp_path))
+
+    assert isinstance(result, Failure)
+    assert result.fatal
+    assert "cannot reach the Secret Service" in result.message
