@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import requests
 
 from authadapter import RegistryAuth
 from authadapter.providers.cargo import CargoProvider
@@ -49,6 +50,31 @@ def test_cargo_login_writes_credentials_toml_and_authadapter_sends_it(
         response = client.get(_index_file_url(registry))
     assert response.status_code == 200
     assert registry.received[-1].authorization == "tok-written-by-cargo"
+
+
+def test_the_default_chain_needs_no_setup_beyond_cargos(
+    cargo: Cargo,
+    cargo_home: CargoHome,
+    sparse_registry: Callable[..., SparseRegistry],
+    tmp_path: Path,
+) -> None:
+    registry = sparse_registry("tok-default-chain")
+    cargo_home.write_config(
+        '[registry]\nglobal-credential-providers = ["cargo:token"]\n'
+        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
+    )
+    login = cargo.run(["login", "--registry", "my-reg"], cwd=tmp_path, stdin="tok-default-chain\n")
+    assert login.returncode == 0, login.stderr
+
+    with requests.Session() as session:
+        session.auth = RegistryAuth()
+        response = session.get(_index_file_url(registry), timeout=30)
+        other = session.get(f"{registry.server.url.replace('127.0.0.1', 'localhost')}/x")
+
+    assert response.status_code == 200
+    assert registry.received[-2].authorization == "tok-default-chain"
+    assert other.status_code == 401  # same machine, another origin: nothing sent
+    assert registry.received[-1].authorization is None
 
 
 def test_cargo_login_into_libsecret_is_read_back(
