@@ -282,3 +282,11 @@ def test_bad_files_are_named_in_one_line(
     assert str(caught.value).startswith(str(path))
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_an_index_url_without_host_names_the_registry(layout: tuple[Path, Path]) -> None:
+    home, project = layout
+    write(home / "config.toml", '[registries.broken]\nindex = "sparse+file:///srv/index/"\n')
+
+    with pytest.raises(ConfigError, match="registry `broken` has an invalid index URL"):
+        load(project, home)

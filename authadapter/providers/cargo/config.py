@@ -110,14 +110,13 @@ class Registry:
     index_url: str
     provider: ProviderSpec | None = None
     config_token: str | None = field(default=None, repr=False)
+    origin: Origin = field(init=False, repr=False, compare=False)
+    index_path: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def origin(self) -> Origin:
-        return Origin.from_url(self.index_url)
-
-    @property
-    def index_path(self) -> str:
-        return urlsplit(self.index_url).path or "/"
+    def __post_init__(self) -> None:
+        """Parse the URL once: every request's lookup compares against it."""
+        object.__setattr__(self, "origin", Origin.from_url(self.index_url))
+        object.__setattr__(self, "index_path", urlsplit(self.index_url).path or "/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,10 +339,9 @@ def load_cargo_config(
             provider = _spec(environ[variable], cwd, variable, variable)
         token = _string(entry.get("token"), where, f"registries.{name}.token")
         try:
-            Origin.from_url(index)
+            registries.append(Registry(name, index, provider, token))
         except ValueError:
             raise ConfigError(f"{where}: registry `{name}` has an invalid index URL") from None
-        registries.append(Registry(name, index, provider, token))
 
     crates_provider = registry_table.get("credential-provider")
     if "CARGO_REGISTRY_CREDENTIAL_PROVIDER" in environ:
