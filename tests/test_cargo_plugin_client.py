@@ -213,6 +213,22 @@ def test_huge_output_is_refused(tmp_path: Path) -> None:
     assert "printed more than" in edge_message(tmp_path, body)
 
 
+def test_a_helper_left_holding_stdout_does_not_delay_the_answer(tmp_path: Path) -> None:
+    answer = ok(cache="session")
+    body = (
+        f"""ANSWER = {answer!r}
+import subprocess
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(10)"])
+"""
+        + STANDARD
+    )
+
+    found = get(plugin(tmp_path, body), timeout=5)
+
+    assert found is not None
+    assert found.token == SECRET
+
+
 def test_missing_plugin_is_named(tmp_path: Path) -> None:
     with pytest.raises(ProviderError, match="was not found"):
         get(str(tmp_path / "nope"))

@@ -164,7 +164,7 @@ def plugin_get(
             status = child.wait()
             raise PluginProtocolError(f"{what} exited (status {status}) without answering")
         response = _decode(line, what, "answer")
-        child.read_rest()
+        # wait for the exit, not for EOF: a helper the plugin left running may hold stdout
         status = child.wait()
     if status != 0:
         raise ProviderError(f"{what} exited with status {status}")
