@@ -8,6 +8,7 @@ binary with ``$CARGO_HOME`` in the test's temporary home.
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -185,3 +186,62 @@ def test_cargo_logout_removes_what_login_stored(
     assert cargo.run(["generate-lockfile"], cwd=project).returncode != 0
     auth = RegistryAuth()
     assert auth.resolve(registry.server.url).credential is None
+
+
+PLUGIN = """
+import json, sys
+print(json.dumps({"v": [1]}), flush=True)
+request = json.loads(sys.stdin.readline())
+token = "plug " + " ".join(request.get("args", [])) + " " + request["registry"]["name"]
+answer = {"kind": "get", "token": token, "cache": "session", "operation_independent": True}
+print(json.dumps({"Ok": answer}), flush=True)
+"""
+
+TOKEN_COMMAND = """
+import os, sys
+same = sys.argv[1] == os.environ["CARGO_REGISTRY_INDEX_URL"] and sys.argv[1].startswith("sparse+")
+name = os.environ["CARGO_REGISTRY_NAME_OPT"]
+sys.stdout.write(f"cmd {name} {'index-url-substituted' if same else 'wrong'}\\r\\n")
+"""
+
+
+@pytest.mark.parametrize(
+    ("provider", "body", "expected"),
+    [
+        (
+            '"cargo:token-from-stdout {script} {{index_url}}"',
+            TOKEN_COMMAND,
+            "cmd my-reg index-url-substituted",
+        ),
+        ('["{script}", "--vault", "a b"]', PLUGIN, "plug --vault a b my-reg"),
+    ],
+    ids=["token-from-stdout", "plugin-with-args"],
+)
+def test_authadapter_sends_what_cargo_sends(
+    cargo: Cargo,
+    cargo_home: CargoHome,
+    sparse_registry: Callable[..., SparseRegistry],
+    tmp_path: Path,
+    provider: str,
+    body: str,
+    expected: str,
+) -> None:
+    script = tmp_path / "helper.py"
+    script.write_text(f"#!{sys.executable}\n{body}")
+    script.chmod(0o755)
+    registry = sparse_registry(expected)
+    cargo_home.write_config(
+        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
+        f"credential-provider = {provider.format(script=script)}\n"
+    )
+    project = write_project(tmp_path / "app", "my-reg")
+
+    by_cargo = cargo.run(["generate-lockfile"], cwd=project)
+    cargo_sent = {r.authorization for r in registry.received if r.authorization}
+    with httpx.Client(auth=RegistryAuth([CargoProvider(cwd=project)])) as client:
+        by_authadapter = client.get(_index_file_url(registry))
+
+    assert by_cargo.returncode == 0, by_cargo.stderr
+    assert cargo_sent == {expected}
+    assert by_authadapter.status_code == 200
+    assert registry.received[-1].authorization == expected
