@@ -99,6 +99,11 @@ def _login(args: argparse.Namespace, streams: _Streams) -> int:
     credential = _credential_from(args, streams)
     where = save_credential(key, credential)
     streams.print(f"stored {credential} for {key} in {where}")
+    if key.rpartition(":")[2].isdigit():
+        streams.print(
+            "note: only authadapter uses a key with a port; pixi and rattler look up "
+            "the host alone (log in to it without the port for them)"
+        )
     return 0
 
 
@@ -205,19 +210,13 @@ def _which(args: argparse.Namespace, streams: _Streams) -> int:
 
 
 def _add_cargo_credential(subparsers: argparse._SubParsersAction[_Parser]) -> None:
-    parser = subparsers.add_parser(
+    # registered for --help only: main() hands the arguments over before argparse runs
+    subparsers.add_parser(
         "cargo-credential",
         help="serve Cargo's credential-provider protocol on stdin/stdout",
         description="Cargo credential provider: configure "
         "credential-provider = ['authadapter', 'cargo-credential'].",
     )
-    parser.add_argument("plugin_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-    parser.set_defaults(run=_cargo_credential)
-
-
-def _cargo_credential(args: argparse.Namespace, streams: _Streams) -> int:
-    plugin_args = [a for a in args.plugin_args if a != "--cargo-plugin"]
-    return _serve_cargo(streams, plugin_args)
 
 
 def _serve_cargo(streams: _Streams, plugin_args: list[str]) -> int:
@@ -312,6 +311,8 @@ def main(
     try:
         if arguments and arguments[0] == "--cargo-plugin":  # how Cargo runs a provider
             return _serve_cargo(streams, arguments[1:])
+        if arguments and arguments[0] == "cargo-credential":  # argparse would eat its options
+            return _serve_cargo(streams, [a for a in arguments[1:] if a != "--cargo-plugin"])
         with redirect_stdout(streams.stdout), redirect_stderr(streams.stderr):
             args = build_parser().parse_args(arguments)
         command: Command = args.run

@@ -1,0 +1,305 @@
+"""The ``authadapter`` command: what a user types, sees and gets back as exit status."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from authadapter import RegistryAuth
+from authadapter.cli import main
+from authadapter.providers.rattler import rattler_credentials_path
+from tests.servers import LoopbackServer
+
+
+def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+    """``main(argv)`` in-process, returning (status, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    status = main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def _stored() -> dict[str, object]:
+    result: dict[str, object] = json.loads(rattler_credentials_path().read_text())
+    return result
+
+
+def test_login_with_a_token_says_where_it_stored_it() -> None:
+    status, out, err = run("login", "prefix.dev", "--token", "cli-token-1234")
+
+    assert (status, err) == (0, "")
+    assert out == f"stored bearer token for *.prefix.dev in {rattler_credentials_path()}\n"
+    assert "cli-token-1234" not in out
+    assert _stored() == {"*.prefix.dev": {"BearerToken": "cli-token-1234"}}
+
+
+def test_login_basic_and_conda_kinds() -> None:
+    assert run("login", "a.example.org", "--username", "al", "--password", "pw-al-123")[0] == 0
+    assert run("login", "https://c.example.org/chan", "--conda-token", "ct-5678")[0] == 0
+
+    assert _stored() == {
+        "a.example.org": {"BasicHTTP": {"username": "al", "password": "pw-al-123"}},
+        "c.example.org": {"CondaToken": "ct-5678"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "expected"),
+    [
+        (("--token", "-"), "stdin-token-99\n", {"BearerToken": "stdin-token-99"}),
+        (("--conda-token", "-"), "stdin-conda-99\r\n", {"CondaToken": "stdin-conda-99"}),
+        (
+            ("--username", "u", "--password", "-"),
+            "stdin-pass-99\n",
+            {"BasicHTTP": {"username": "u", "password": "stdin-pass-99"}},
+        ),
+    ],
+)
+def test_secrets_can_come_from_stdin(
+    argv: tuple[str, ...], stdin: str, expected: dict[str, object]
+) -> None:
+    status, _, err = run("login", "r.example.org", *argv, stdin=stdin)
+
+    assert (status, err) == (0, "")
+    assert _stored() == {"r.example.org": expected}
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        (("--token", "a\r\nX-Evil: 1"), "", "bearer token contains a control character"),
+        (("--token", "-"), "", "no token on stdin"),
+        (("--token", "-"), "tok\x1bEND\n", "bearer token contains a control character"),
+        (("--username", "u"), "", "--username needs --password"),
+        (("--username", "-", "--password", "-"), "a\nb\n", "only one value can be read"),
+        (("--token", "t", "--password", "p"), "", "--password needs --username"),
+    ],
+)
+def test_refused_input_is_one_line_and_stores_nothing(
+    argv: tuple[str, ...], stdin: str, message: str
+) -> None:
+    status, out, err = run("login", "r.example.org", *argv, stdin=stdin)
+
+    assert status == 1
+    assert out == ""
+    assert err.startswith("authadapter: error: ")
+    assert message in err
+    assert err.count("\n") == 1
+    assert not rattler_credentials_path().exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        (),
+        ("login", "r.example.org"),
+        ("login", "r.example.org", "--token", "a", "--conda-token", "b"),
+        ("nonsense",),
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(argv: tuple[str, ...]) -> None:
+    status, _, err = run(*argv)
+
+    assert status == 2
+    assert err.count("\n") == 1
+    assert ": error: " in err
+
+
+def test_a_bad_host_is_an_error_naming_it() -> None:
+    status, _, err = run("login", "exa mple.org", "--token", "tok-abc-123")
+
+    assert status == 1
+    assert err == "authadapter: error: 'exa mple.org' is not a host name or URL\n"
+
+
+def test_a_corrupt_store_is_named_and_left_untouched() -> None:
+    path = rattler_credentials_path()
+    path.parent.mkdir(parents=True)
+    path.write_text("[1, 2")
+
+    status, out, err = run("login", "a.example.org", "--token", "tok-abc-123")
+
+    assert (status, out) == (1, "")
+    assert err == f"authadapter: error: {path}: not valid JSON (line 1, column 6)\n"
+    assert path.read_text() == "[1, 2"
+
+
+def test_logout_says_where_it_removed_the_key_and_fails_when_there_was_none() -> None:
+    run("login", "prefix.dev", "--token", "tok-abc-123")
+
+    first = run("logout", "https://prefix.dev")
+    second = run("logout", "prefix.dev")
+
+    assert first == (0, f"removed *.prefix.dev from {rattler_credentials_path()}\n", "")
+    assert second == (1, "", "authadapter: error: no stored credential for *.prefix.dev\n")
+
+
+def test_list_masks_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run("login", "a.example.org", "--username", "al", "--password", "pw-al-123")
+    run("login", "c.example.org", "--conda-token", "ct-5678-abc")
+    (tmp_path / "netrc").write_text("machine n.example.org login nu password np-4321")
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+
+    status, out, _ = run("list")
+
+    assert status == 0
+    rows = [line.split(None, 3) for line in out.splitlines()]
+    assert rows[0] == ["KEY", "KIND", "STORE", "APPLIED AS"]
+    path = str(rattler_credentials_path())
+    assert rows[1:] == [
+        ["a.example.org", "basic", path, "Authorization: Basic (user 'al', password ***)"],
+        ["c.example.org", "conda", path, "path /t/***/"],
+        [
+            "n.example.org",
+            "basic",
+            str(tmp_path / "netrc"),
+            "Authorization: Basic (user 'nu', password ***)",
+        ],
+    ]
+    for secret in ("pw-al-123", "ct-5678-abc", "np-4321"):
+        assert secret not in out
+
+
+@pytest.mark.canary_exempt("--show-secrets prints secrets on purpose")
+def test_list_show_secrets_prints_them() -> None:
+    run("login", "b.example.org", "--token", "shown-token-1")
+
+    status, out, _ = run("list", "--show-secrets")
+
+    assert status == 0
+    assert "Authorization: Bearer shown-token-1" in out
+
+
+def test_list_reports_a_broken_store_but_lists_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run("login", "b.example.org", "--token", "tok-abc-123")
+    monkeypatch.setenv("AUTHADAPTER_CREDENTIALS", "{broken")
+
+    status, out, err = run("list")
+
+    assert status == 1
+    assert "b.example.org" in out
+    assert err == (
+        "authadapter: error: environment variable AUTHADAPTER_CREDENTIALS: "
+        "not valid JSON (line 1, column 2)\n"
+    )
+
+
+def test_which_shows_every_store_and_the_one_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth_file = tmp_path / "auth.json"
+    auth_file.write_text('{"*.example.org": {"BearerToken": "auth-file-tok"}}')
+    monkeypatch.setenv("RATTLER_AUTH_FILE", str(auth_file))
+    home = rattler_credentials_path()
+    home.parent.mkdir(parents=True)
+    home.write_text('{"repo.example.org": {"CondaToken": "home-conda-tok"}}')
+
+    status, out, _ = run("which", "https://repo.example.org/chan/noarch/repodata.json")
+
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "https://repo.example.org"
+    assert lines[1].split() == ["env", "nothing"]
+    assert lines[2].split(None, 1) == [
+        "rattler-auth-file",
+        f"{auth_file} (key '*.example.org'): Authorization: Bearer ***   <- used",
+    ]
+    assert lines[3].split() == ["keyring", "nothing"]
+    assert lines[4].split(None, 1) == [
+        "rattler-credentials-file",
+        f"{home} (key 'repo.example.org'): path /t/***/",
+    ]
+    assert lines[5].split() == ["netrc", "nothing"]
+    assert "auth-file-tok" not in out
+    assert "home-conda-tok" not in out
+
+
+def test_which_without_any_credential_says_so() -> None:
+    status, out, _ = run("which", "https://nothing.example.org/")
+
+    assert status == 0
+    assert out.splitlines()[-1] == "  no credential: the request is sent without one"
+
+
+def test_which_notes_a_url_that_carries_its_own_token() -> None:
+    status, out, _ = run("which", "https://repo.example.org/t/own-token-123/chan/")
+
+    assert status == 0
+    assert "carries its own credentials" in out
+    assert "own-token-123" not in out
+
+
+def test_which_refuses_a_url_without_host() -> None:
+    status, _, err = run("which", "not a url")
+
+    assert status == 1
+    assert err == "authadapter: error: not a URL with a host: not a url\n"
+
+
+def _cli(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "authadapter.cli", *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ.copy(),
+        check=False,
+    )
+
+
+def test_login_in_a_real_process_then_a_real_request_carries_the_token(
+    loopback_server: Callable[..., LoopbackServer],
+) -> None:
+    server = loopback_server("127.0.0.6")
+
+    login = _cli("login", server.url, "--token", "-", stdin="proc-token-77\n")
+    with httpx.Client(auth=RegistryAuth()) as client:
+        client.get(server.url + "/simple/")
+
+    assert login.returncode == 0, login.stderr
+    first, note = login.stdout.splitlines()
+    assert (
+        first == f"stored bearer token for 127.0.0.6:{server.port} in {rattler_credentials_path()}"
+    )
+    assert note.startswith("note: only authadapter uses a key with a port")
+    assert server.received[0].authorization == "Bearer proc-token-77"
+
+
+def test_a_failing_command_in_a_real_process_prints_no_traceback() -> None:
+    result = _cli("login", "r.example.org", "--token", "bad\x07token")
+
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == "authadapter: error: bearer token contains a control character (position 3)\n"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_console_script_is_installed() -> None:
+    result = subprocess.run(
+        ["authadapter", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 0
+    for command in ("login", "logout", "list", "which"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("argv", [("--cargo-plugin",), ("cargo-credential", "--cargo-plugin")])
+def test_cargo_runs_us_as_a_credential_provider(argv: tuple[str, ...]) -> None:
+    result = _cli(*argv, stdin="")
+
+    # the plugin announces its protocol version first, whatever follows
+    assert json.loads(result.stdout.splitlines()[0]) == {"v": [1]}
+    assert "Traceback" not in result.stderr
