@@ -395,3 +395,39 @@ def test_libsecret_without_a_secret_service_is_fatal(
     assert isinstance(result, Failure)
     assert result.fatal
     assert "cannot reach the Secret Service" in result.message
+
+
+class TestTokenFiles:
+    def test_cargo_home_defaults_to_dot_cargo_in_home(self, tmp_path: Path) -> None:
+        home = tmp_path / "user"
+        (home / ".cargo").mkdir(parents=True)
+        (home / ".cargo" / "config.toml").write_text(REGISTRY)
+        (home / ".cargo" / "credentials.toml").write_text(
+            '[registries.my-reg]\ntoken = "default-home"\n'
+        )
+        environ = {k: v for k, v in os.environ.items() if k != "CARGO_HOME"}
+        environ["HOME"] = str(home)
+
+        assert found_token(lookup(CargoProvider(cwd=tmp_path, environ=environ))) == "default-home"
+
+    def test_legacy_credentials_file_is_preferred(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        cargo_home.write_config(REGISTRY)
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "new-name"\n')
+        (cargo_home.path / "credentials").write_text('[registries.my-reg]\ntoken = "legacy"\n')
+
+        assert found_token(lookup(provider(tmp_path))) == "legacy"
+
+    def test_token_in_a_config_file_is_the_last_resort(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        cargo_home.write_config(REGISTRY + 'token = "in-config"\n')
+
+        result = lookup(provider(tmp_path))
+        assert found_token(result) == "in-config"
+        assert isinstance(result, Found)
+        assert "Cargo config [registries.my-reg] token" in result.source
+
+        cargo_home.write_credentials('[registries.my-reg]\ntoken = "in-credentials"\n')
+        assert found_token(lookup(provider(tmp_path))) == "in-credentials"

@@ -8,6 +8,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from authadapter import (
     BearerToken,
@@ -225,3 +227,11 @@ class TestCommandProvider:
         assert not result.fatal
         assert message in result.message
         assert "s3cret" not in result.message
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="\n"), max_size=40))
+def test_a_single_line_round_trips_with_cargos_trimming(line: str) -> None:
+    expected = line[:-1] if line.endswith("\r") else line
+
+    for output in (line, line + "\n"):
+        assert parse_token_output(output.encode(), "command `x`") == expected
