@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._chain import ProviderChain, Resolution
+from ._config import CommandSpec
 from ._credentials import BasicCredential, BearerToken, CondaToken, Credential, RawToken
 from ._exceptions import (
     AuthAdapterError,
@@ -25,6 +26,7 @@ __all__ = [
     "AuthAdapterError",
     "BasicCredential",
     "BearerToken",
+    "CommandSpec",
     "CondaToken",
     "ConfigError",
     "Credential",
