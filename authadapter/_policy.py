@@ -13,7 +13,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from ._chain import Resolution
 from ._origin import Origin
-from ._urls import conda_token_in_path, has_userinfo, strip_conda_token
+from ._urls import conda_token_in_path, has_userinfo, remove_token_everywhere
 
 __all__ = [
     "Applied",
@@ -82,7 +82,8 @@ def location_without_foreign_token(request_url: str, location: str) -> str | Non
     """The redirect target with the first origin's conda token removed, if it needs removing.
 
     Returns ``None`` when ``location`` can be followed as it is: it stays on
-    the origin, or it carries no conda token of the request's. The adapters
+    the origin, or the request's conda token appears nowhere in it. Otherwise
+    the token is removed wherever it appears (see ``remove_token_everywhere``). The adapters
     pass ``location`` already resolved the way their client resolves it, so
     the origin compared here is the one the client will connect to. A token
     is bound to its origin whoever put it in the URL (authadapter or the
@@ -97,6 +98,6 @@ def location_without_foreign_token(request_url: str, location: str) -> str | Non
         same_origin = Origin.from_url(target) == Origin.from_url(request_url)
     except ValueError:
         return None
-    if same_origin or conda_token_in_path(target) != token:
+    if same_origin or token not in target:
         return None
-    return strip_conda_token(target)
+    return remove_token_everywhere(target, token)

@@ -15,6 +15,7 @@ __all__ = [
     "has_userinfo",
     "insert_conda_token",
     "mask_url",
+    "remove_token_everywhere",
     "strip_conda_token",
 ]
 
@@ -46,6 +47,51 @@ def strip_conda_token(url: str) -> str:
     if path == parts.path:
         return url
     return urlunsplit(parts._replace(path=path or "/"))
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4, as the clients (and most servers) apply it before routing."""
+    output: list[str] = []
+    for segment in path.split("/")[1:]:
+        if segment == "..":
+            if output:
+                output.pop()
+        elif segment != ".":
+            output.append(segment)
+    suffix = "/" if path.endswith(("/.", "/..")) else ""
+    return "/" + "/".join(output) + suffix if path.startswith("/") else path
+
+
+def remove_token_everywhere(url: str, token: str) -> str:
+    """``url`` with no trace of ``token``: every ``/t/<token>`` segment pair removed.
+
+    For a URL about to leave the token's origin. The pair is removed wherever
+    it sits in the (dot-normalised) path, not only at the start, because a
+    server that redirects with ``http://mirror/prefix$request_uri`` puts it in
+    the middle; any other occurrence of the token (a query, a fragment) is
+    replaced by ``***``: a broken URL is better than a leaked secret.
+    """
+    parts = urlsplit(url)
+    segments = _remove_dot_segments(parts.path).split("/")
+    kept: list[str] = []
+    index = 0
+    while index < len(segments):
+        if segments[index] == "t" and index + 1 < len(segments) and segments[index + 1] == token:
+            index += 2
+            continue
+        kept.append(segments[index])
+        index += 1
+    path = "/".join(kept) or "/"
+    path = path if path.startswith("/") else "/" + path
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    return urlunsplit(
+        parts._replace(
+            netloc=userinfo.replace(token, _MASK) + at + hostport,
+            path=path.replace(token, _MASK),
+            query=parts.query.replace(token, _MASK),
+            fragment=parts.fragment.replace(token, _MASK),
+        )
+    )
 
 
 def has_userinfo(url: str) -> bool:

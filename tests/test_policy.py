@@ -15,7 +15,6 @@ from authadapter._policy import (
     location_without_foreign_token,
     userinfo_authorization,
 )
-from authadapter._urls import conda_token_in_path
 from tests.fixtures_security import count
 
 
@@ -65,6 +64,12 @@ BASE = "https://conda.example.org/t/tok-1/chan/noarch/x.json"
         ("https://conda.example.org:8443/t/tok-1/y", "https://conda.example.org:8443/y"),
         ("//mirror.example.org/t/tok-1/y?q=1", "https://mirror.example.org/y?q=1"),
         ("https://mirror.example.org/t/other/y", None),
+        ("https://mirror.example.org/conda/t/tok-1/y", "https://mirror.example.org/conda/y"),
+        ("https://mirror.example.org/./t/tok-1/y", "https://mirror.example.org/y"),
+        (
+            "https://mirror.example.org/y?next=/t/tok-1/",
+            "https://mirror.example.org/y?next=/t/***/",
+        ),
         ("https://mirror.example.org/y", None),
     ],
 )
@@ -101,6 +106,6 @@ def test_a_followed_location_never_carries_the_token_to_another_origin(location:
     except ValueError:
         return
     if not same:
-        assert conda_token_in_path(target) != "tok-1"
+        assert "tok-1" not in target
     elif cleaned is None:
         assert target == urljoin(BASE, location)

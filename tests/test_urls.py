@@ -13,6 +13,7 @@ from authadapter._urls import (
     conda_token_in_path,
     has_userinfo,
     insert_conda_token,
+    remove_token_everywhere,
     strip_conda_token,
 )
 from tests.fixtures_security import canary, count
@@ -105,3 +106,18 @@ def test_has_userinfo() -> None:
     assert has_userinfo("https://u:p@h/")
     assert has_userinfo("https://:p@h/")
     assert not has_userinfo("https://h/?u@x")
+
+
+@given(_path, _query, _token, st.integers(0, 3))
+def test_no_trace_of_a_token_is_left_for_another_origin(
+    path: str, query: str, token: str, where: int
+) -> None:
+    count("hypothesis: URLs cleaned of a token")
+    pieces = [path, f"/t/{token}", f"/./t/{token}/x", f"?next=/t/{token}/"]
+    url = "https://mirror.example.org" + "".join(pieces[: where + 1])
+    if query:
+        url += ("&" if "?" in url else "?") + query
+    cleaned = urlsplit(remove_token_everywhere(url, token))
+    assert cleaned.hostname == "mirror.example.org"
+    for part in (cleaned.path, cleaned.query, cleaned.fragment):
+        assert token not in part
