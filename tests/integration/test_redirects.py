@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -384,3 +385,96 @@ def test_a_relative_or_odd_location_is_resolved_as_the_client_resolves_it(
     assert len(target.received) == 2 * len(locations)
     assert all("tok-odd-01" not in r.path for r in target.received)
     assert "/mirror/d" in [r.path for r in target.received]
+
+
+# -- proxies --------------------------------------------------------------------------------
+
+
+class ConnectRecorder:
+    """A proxy that records CONNECT requests (their headers) and refuses them."""
+
+    def __init__(self, host: str) -> None:
+        self.listener = socket.create_server((host, 0))
+        self.host, self.port = host, self.listener.getsockname()[1]
+        self.requests: list[str] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.requests.append(data.decode("latin-1"))
+                connection.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.mark.parametrize("client", ["requests", "httpx"])
+def test_a_forward_proxy_sees_the_targets_credential_in_authorization_only(
+    client: str, loopback_server: Servers
+) -> None:
+    """Plain http through a proxy: the target's credential rides in Authorization.
+
+    Looked up for the target's origin, never for the proxy's; never put in
+    Proxy-Authorization; the proxy's own stored credential is not sent.
+    """
+    proxy = loopback_server("127.0.0.6")
+    target_credential = BearerToken(canary("target"))
+    store = Static({"127.0.0.7": target_credential, "127.0.0.6": BearerToken(canary("proxy"))})
+    auth = RegistryAuth([store])
+    url = "http://127.0.0.7:9/chan/x.json"
+    if client == "requests":
+        with requests.Session() as session:
+            session.auth = auth
+            session.trust_env = False
+            session.get(url, proxies={"http": proxy.url}, timeout=10)
+    else:
+        with httpx.Client(auth=auth, proxy=proxy.url, trust_env=False) as http:
+            http.get(url)
+    [received] = proxy.received
+    assert received.path == url
+    assert received.authorization == target_credential.authorization()
+    assert "proxy-authorization" not in received.headers
+
+
+@pytest.mark.parametrize("client", ["requests", "httpx"])
+def test_a_tunnel_proxy_never_sees_the_targets_credential(client: str) -> None:
+    """https through a proxy: the CONNECT request carries no credential of ours."""
+    proxy = ConnectRecorder("127.0.0.6")
+    secret = canary("tunnel")
+    auth = RegistryAuth(
+        [Static({"127.0.0.7": BearerToken(secret), "127.0.0.6": BearerToken(secret + "p")})]
+    )
+    url = "https://127.0.0.7:9/t/x"
+    try:
+        if client == "requests":
+            with requests.Session() as session:
+                session.auth = auth
+                session.trust_env = False
+                proxies = {"https": f"http://127.0.0.6:{proxy.port}"}
+                with pytest.raises(requests.exceptions.ProxyError):
+                    session.get(url, proxies=proxies, timeout=10)
+        else:
+            proxy_url = f"http://127.0.0.6:{proxy.port}"
+            with (
+                httpx.Client(auth=auth, proxy=proxy_url, trust_env=False) as http,
+                pytest.raises(httpx.ProxyError),
+            ):
+                http.get(url)
+    finally:
+        proxy.close()
+    [connect] = proxy.requests
+    assert connect.startswith("CONNECT 127.0.0.7:9 ")
+    assert secret not in connect
+    assert "authorization" not in connect.lower()
