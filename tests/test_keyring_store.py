@@ -193,3 +193,17 @@ def test_a_keyring_that_hangs_is_skipped_after_the_chain_timeout(tmp_path: Path)
 
     assert resolution.credential == BearerToken("from-file-after-keyring")
     assert resolution.provider == "rattler-file"
+
+
+def test_a_keyring_that_hangs_is_not_usable_so_login_falls_back() -> None:
+    release = threading.Event()
+
+    class Hanging(MemoryKeyring):
+        def get_password(self, service: str, username: str) -> str | None:
+            release.wait(30)
+            return None
+
+    try:
+        assert KeyringProvider(backend=Hanging()).usable(timeout=0.2) is False
+    finally:
+        release.set()

@@ -20,6 +20,11 @@ from authadapter.providers.rattler import rattler_credentials_path
 from tests.test_keyring_store import MEMORY_BACKEND, MemoryKeyring
 
 
+@pytest.fixture(autouse=True)
+def _empty_memory_keyring() -> None:
+    MemoryKeyring.entries.clear()
+
+
 @pytest.mark.parametrize(
     ("argument", "key"),
     [
@@ -75,7 +80,6 @@ def test_rattler_auth_file_wins_over_keyring_and_home(
 
 
 def test_a_working_keyring_wins_over_the_home_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    MemoryKeyring.entries.clear()
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", MEMORY_BACKEND)
 
     where = save_credential("*.example.org", BasicCredential("u", "kr-pw-777"))
@@ -85,7 +89,6 @@ def test_a_working_keyring_wins_over_the_home_file(monkeypatch: pytest.MonkeyPat
         "BasicHTTP": {"username": "u", "password": "kr-pw-777"}
     }
     assert not rattler_credentials_path().exists()
-    MemoryKeyring.entries.clear()
 
 
 def test_the_store_order_is_pixis(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,7 +133,6 @@ def test_login_refuses_to_touch_a_corrupt_file() -> None:
 def test_logout_removes_the_key_from_every_store_login_writes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    MemoryKeyring.entries.clear()
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", MEMORY_BACKEND)
     monkeypatch.setenv("RATTLER_AUTH_FILE", str(tmp_path / "auth.json"))
     (tmp_path / "auth.json").write_text('{"a.org": {"BearerToken": "t-auth"}, "b.org": {"X": 1}}')

@@ -45,6 +45,7 @@ __all__ = ["KeyringProvider", "load_backend"]
 logger = logging.getLogger("authadapter")
 
 RATTLER_SERVICE = "rattler"
+PROBE_TIMEOUT = 10.0
 ERROR_TTL = 30.0
 """A keyring that failed is asked again after this many seconds, not the chain's miss lifetime."""
 
@@ -105,17 +106,31 @@ class KeyringProvider:
                     return None
             return self._backend
 
-    def usable(self) -> bool:
-        """Whether a real backend is configured and answers a harmless probe."""
-        backend = self.backend()
-        if backend is None or is_unusable(backend):
+    def usable(self, timeout: float = PROBE_TIMEOUT) -> bool:
+        """Whether a real backend is configured and answers a harmless probe in time.
+
+        ``login`` decides where to write with this, so a Secret Service that
+        never answers makes it fall back to the file instead of hanging.
+        """
+        answered = threading.Event()
+        outcome: list[bool] = []
+
+        def probe() -> None:
+            try:
+                backend = self.backend()
+                if backend is not None and not is_unusable(backend):
+                    backend.get_password(self.service, "authadapter-probe")
+                    outcome.append(True)
+            except Exception as error:
+                logger.debug("keyring: probe failed (%s)", type(error).__name__)
+            finally:
+                answered.set()
+
+        threading.Thread(target=probe, name="authadapter-keyring-probe", daemon=True).start()
+        if not answered.wait(timeout):
+            logger.debug("keyring: probe did not answer within %g s", timeout)
             return False
-        try:
-            backend.get_password(self.service, "authadapter-probe")
-        except Exception as error:
-            logger.debug("keyring: probe failed (%s)", type(error).__name__)
-            return False
-        return True
+        return bool(outcome)
 
     def lookup(self, origin: Origin, url: str) -> LookupResult:
         backend = self.backend()
