@@ -14,7 +14,8 @@ Three rules shape this file:
   This file therefore imports nothing of authadapter at start-up.
 - It must never keep the program from starting: a Python without
   authadapter (a subprocess of another interpreter inherits ``PYTHONPATH``
-  too) runs unpatched, and an error is one line on stderr.
+  too) runs unpatched, saying so in one line on stderr when it imports a
+  library it was asked to patch; every error is one line on stderr.
 """
 
 from __future__ import annotations
@@ -90,15 +91,23 @@ class _Patcher:
                 from authadapter import _patch
                 from authadapter._exceptions import AuthAdapterError
             except ImportError:
+                # said once, and only to a program that imported what it wanted patched
+                print(
+                    f"authadapter: not importable by {sys.executable}; {library} is not patched",
+                    file=sys.stderr,
+                )
                 self.queue.clear()
+                self.failed = True
                 return
             if self.failed:  # set by a nested flush while authadapter was imported
                 return
             try:
                 _patch.patch_requests() if library == "requests" else _patch.patch_httpx()
-            except AuthAdapterError as error:
-                # the same configuration error would follow for every library
-                print(f"authadapter: {error}; nothing is patched", file=sys.stderr)
+            except Exception as error:
+                # the same error (a broken config file, a missing dependency)
+                # would follow for every library: say it once
+                reason = error if isinstance(error, AuthAdapterError) else repr(error)
+                print(f"authadapter: {reason}; nothing is patched", file=sys.stderr)
                 self.queue.clear()
                 self.failed = True
 

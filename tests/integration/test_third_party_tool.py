@@ -57,9 +57,10 @@ def authadapter_command() -> list[str]:
     return [sys.executable, "-m", "authadapter.cli"]
 
 
-def run(argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+def run(argv: list[str], cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         argv,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=60,
@@ -165,3 +166,60 @@ def test_a_config_broken_after_start_leaves_the_program_running_unpatched(
     [line] = result.stderr.splitlines()
     assert line.startswith(f"authadapter: {config}: not valid TOML")
     assert line.endswith("; nothing is patched")
+
+
+def test_a_python_without_authadapter_runs_unpatched_and_says_so(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "requests.py").write_text("print('their requests')\n")
+    pythonpath = os.pathsep.join([SITECUSTOMIZE_DIR, str(fake)])
+    silent = run([python, "-c", "print('no http library')"], tmp_path, PYTHONPATH=pythonpath)
+    assert (silent.stdout, silent.stderr) == ("no http library\n", "")
+    importing = [python, "-c", "import requests"]
+    result = run(importing, tmp_path, PYTHONPATH=pythonpath, AUTHADAPTER_PATCH="1")
+    assert result.stdout == "their requests\n"
+    assert result.stderr == f"authadapter: not importable by {python}; requests is not patched\n"
+
+
+def test_authadapter_without_its_dependencies_does_not_stop_the_program(tmp_path: Path) -> None:
+    # a Python that finds authadapter's source (here: on sys.path) but not platformdirs
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "requests.py").write_text("print('their requests')\n")
+    source = Path(SITECUSTOMIZE_DIR).parent.parent
+    pythonpath = os.pathsep.join([SITECUSTOMIZE_DIR, str(fake), str(source)])
+    importing = [python, "-c", "import requests; print('still running')"]
+    result = run(importing, tmp_path, PYTHONPATH=pythonpath, AUTHADAPTER_PATCH="requests")
+    assert result.stdout == "their requests\nstill running\n"
+    [line] = result.stderr.splitlines()
+    assert line.startswith("authadapter: ModuleNotFoundError(")
+    assert line.endswith("; nothing is patched")
+
+
+def test_a_failing_shadowed_sitecustomize_does_not_stop_the_patch(
+    server: LoopbackServer, tmp_path: Path, store: Path
+) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "sitecustomize.py").write_text("raise RuntimeError('their bug')\n")
+    program = f"import requests; print(requests.get({server.url!r}, timeout=10).status_code)"
+    result = run(
+        [*authadapter_command(), "run", "--", sys.executable, "-c", program],
+        PYTHONPATH=str(theirs),
+    )
+    assert result.stdout.strip() == "200"
+    # the second line comes from the authadapter CLI process, which imports it too
+    assert "Error in sitecustomize: RuntimeError('their bug')" in result.stderr.splitlines()
+
+
+def test_run_reports_a_missing_program_in_one_line() -> None:
+    result = run([*authadapter_command(), "run", "--", "no-such-program-4242"])
+    assert result.returncode == 127
+    assert result.stderr.startswith("authadapter run: cannot run 'no-such-program-4242': ")
+    assert len(result.stderr.splitlines()) == 1
