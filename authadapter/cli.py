@@ -203,6 +203,11 @@ def _which(args: argparse.Namespace, streams: _Streams) -> int:
         streams.print(f"  {answer.provider.ljust(width)}  {text}")
     if not any(answer.used for answer in explanation.answers):
         streams.print("  no credential: the request is sent without one")
+    elif explanation.origin.scheme == "http" and not explanation.origin.is_loopback:
+        streams.print(
+            "  note: plain http to a host that is not loopback: the credential is not sent "
+            "unless the host is in allow_http_hosts"
+        )
     return 0
 
 

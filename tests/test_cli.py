@@ -303,3 +303,17 @@ def test_cargo_runs_us_as_a_credential_provider(argv: tuple[str, ...]) -> None:
     # the plugin announces its protocol version first, whatever follows
     assert json.loads(result.stdout.splitlines()[0]) == {"v": [1]}
     assert "Traceback" not in result.stderr
+
+
+def test_which_warns_that_plain_http_keeps_the_credential_home(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "AUTHADAPTER_CREDENTIALS", '{"repo.example.org": {"BearerToken": "h-123456"}}'
+    )
+
+    _, plain, _ = run("which", "http://repo.example.org/simple/")
+    _, secure, _ = run("which", "https://repo.example.org/simple/")
+
+    assert plain.splitlines()[-1].startswith("  note: plain http to a host that is not loopback")
+    assert "note:" not in secure

@@ -1,0 +1,99 @@
+"""What list/which show: how each credential applies, masked; which provider's answer is used."""
+
+from __future__ import annotations
+
+import pytest
+
+from authadapter import (
+    BasicCredential,
+    BearerToken,
+    CondaToken,
+    Credential,
+    Failure,
+    Found,
+    LookupResult,
+    Miss,
+    Origin,
+    RawToken,
+)
+from authadapter._report import describe_credential, explain
+
+
+@pytest.mark.parametrize(
+    ("credential", "masked", "shown"),
+    [
+        (
+            BearerToken("tok-123456"),
+            "Authorization: Bearer ***",
+            "Authorization: Bearer tok-123456",
+        ),
+        (RawToken("cargo-raw-123"), "Authorization: ***", "Authorization: cargo-raw-123"),
+        (
+            BasicCredential("me", "pw-123456"),
+            "Authorization: Basic (user 'me', password ***)",
+            "Authorization: Basic (user 'me', password pw-123456)",
+        ),
+        (CondaToken("ct-123456"), "path /t/***/", "path /t/ct-123456/"),
+    ],
+)
+@pytest.mark.canary_exempt("show_secret=True shows the secret on purpose")
+def test_describe_masks_unless_asked(credential: Credential, masked: str, shown: str) -> None:
+    assert describe_credential(credential) == masked
+    assert describe_credential(credential, show_secret=True) == shown
+
+
+class Answers:
+    """A provider that gives one fixed answer."""
+
+    blocking = False
+
+    def __init__(self, name: str, result: LookupResult) -> None:
+        self.name = name
+        self.result = result
+        self.calls = 0
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        self.calls += 1
+        return self.result
+
+
+def test_explain_asks_everyone_and_marks_the_first_found() -> None:
+    providers = [
+        Answers("a", Miss()),
+        Answers("b", Failure("broken file")),
+        Answers("c", Found(BearerToken("first-123"), "c-source")),
+        Answers("d", Found(BearerToken("second-123"), "d-source")),
+    ]
+
+    explanation = explain("https://repo.example.org/x", providers)
+
+    assert [(a.provider, a.used) for a in explanation.answers] == [
+        ("a", False),
+        ("b", False),
+        ("c", True),
+        ("d", False),
+    ]
+    assert all(p.calls == 1 for p in providers)
+
+
+def test_explain_marks_nothing_after_a_fatal_failure() -> None:
+    providers = [
+        Answers("plugin", Failure("plugin broke its protocol", fatal=True)),
+        Answers("file", Found(BearerToken("never-used-1"), "file")),
+    ]
+
+    explanation = explain("https://repo.example.org/", providers)
+
+    assert not any(answer.used for answer in explanation.answers)
+
+
+@pytest.mark.parametrize(
+    ("url", "carries"),
+    [
+        ("https://repo.example.org/x", False),
+        ("https://user:pw-123456@repo.example.org/x", True),
+        ("https://repo.example.org/t/own-123456/x", True),
+    ],
+)
+def test_explain_notices_urls_with_their_own_credentials(url: str, carries: bool) -> None:
+    assert explain(url, []).url_has_credentials is carries
