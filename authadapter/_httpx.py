@@ -63,13 +63,16 @@ def carries(request: httpx.Request, credential: Credential) -> bool:
     return conda_token_in_path(str(request.url)) is not None
 
 
-def with_credential(request: httpx.Request, auth: RegistryAuth, resolution: Resolution) -> bool:
-    """Apply ``resolution`` to ``request``; whether anything was applied."""
-    url = strip_conda_token(str(request.url))
+def with_credential(
+    request: httpx.Request, auth: RegistryAuth, resolution: Resolution, url: str | None = None
+) -> bool:
+    """Apply ``resolution`` to ``request`` (whose URL is ``url``); whether anything was applied."""
+    original = str(request.url) if url is None else url
+    url = strip_conda_token(original) if "/t/" in original else original
     applied = auth.plan(url, resolution)
     if applied is None:
         return False
-    if applied.url != str(request.url):
+    if applied.url != original:
         request.url = httpx.URL(applied.url)
     if applied.authorization is not None:
         request.headers["Authorization"] = applied.authorization
@@ -85,7 +88,10 @@ def replayable(request: httpx.Request) -> bool:
 def flow(auth: RegistryAuth, request: httpx.Request) -> Flow:
     url = str(request.url)
     has_authorization = "Authorization" in request.headers
-    if caller_brought_credentials(url, has_authorization):
+    # Cheap tests that rule out both kinds of URL credentials before any parsing
+    # (urlsplit drops tabs and newlines, so a URL holding one is parsed).
+    maybe_own = has_authorization or "@" in url or "/t/" in url or not url.isprintable()
+    if maybe_own and caller_brought_credentials(url, has_authorization):
         if not has_authorization:
             basic = userinfo_authorization(url)
             if basic is not None:
@@ -94,10 +100,11 @@ def flow(auth: RegistryAuth, request: httpx.Request) -> Flow:
         return
     resolution = yield Lookup(url, fresh=False)
     assert isinstance(resolution, Resolution)
-    with_credential(request, auth, resolution)
+    with_credential(request, auth, resolution, url)
     response = yield request
     assert isinstance(response, httpx.Response)
-    if not credential_rejected(response.status_code, response.headers.get("WWW-Authenticate")):
+    status = response.status_code
+    if status < 400 or not credential_rejected(status, response.headers.get("WWW-Authenticate")):
         return
     last = response.request
     last_url = str(last.url)

@@ -25,11 +25,14 @@ if TYPE_CHECKING:
     import requests
 
     from ._config import CommandSpec
+    from ._httpx import async_flow, sync_flow
 
     _AuthBase = httpx.Auth
 else:
     try:
         from httpx import Auth as _AuthBase
+
+        from ._httpx import async_flow, sync_flow
     except ImportError:  # requests-only installs
         _AuthBase = object
 
@@ -107,6 +110,9 @@ class RegistryAuth(_AuthBase):
         self._warned_http: set[str] = set()
         self._warn_lock = threading.Lock()
         self._async_flights: dict[tuple[int, Origin], Any] = {}
+        self._prepare: (
+            Callable[[RegistryAuth, requests.PreparedRequest], requests.PreparedRequest] | None
+        ) = None
 
     def __repr__(self) -> str:
         return f"RegistryAuth({self.chain!r})"
@@ -176,23 +182,22 @@ class RegistryAuth(_AuthBase):
             return None
         return apply_resolution(url, resolution)
 
-    # httpx
+    # httpx (these exist only when httpx is installed, as does the base class)
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        from ._httpx import sync_flow
-
         return sync_flow(self, request)
 
     def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        from ._httpx import async_flow
-
         return async_flow(self, request)
 
     # requests
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        from ._requests import prepare
+        prepare = self._prepare
+        if prepare is None:  # imported on first use: httpx users need not import requests
+            from ._requests import prepare as imported
 
+            prepare = self._prepare = imported
         return prepare(self, request)

@@ -43,7 +43,10 @@ __all__ = ["prepare"]
 def prepare(auth: RegistryAuth, request: requests.PreparedRequest) -> requests.PreparedRequest:
     url = request.url or ""
     has_authorization = "Authorization" in request.headers
-    if caller_brought_credentials(url, has_authorization):
+    # Cheap tests that rule out both kinds of URL credentials before any parsing
+    # (urlsplit drops tabs and newlines, so a URL holding one is parsed).
+    maybe_own = has_authorization or "@" in url or "/t/" in url or not url.isprintable()
+    if maybe_own and caller_brought_credentials(url, has_authorization):
         if not has_authorization:
             basic = userinfo_authorization(url)
             if basic is not None:
@@ -63,7 +66,9 @@ def prepare(auth: RegistryAuth, request: requests.PreparedRequest) -> requests.P
 def apply(
     auth: RegistryAuth, request: requests.PreparedRequest, resolution: Resolution
 ) -> Credential | None:
-    url = strip_conda_token(request.url or "")
+    url = request.url or ""
+    if "/t/" in url:
+        url = strip_conda_token(url)
     applied = auth.plan(url, resolution)
     if applied is None:
         return None
