@@ -266,14 +266,26 @@ def _add_run(subparsers: argparse._SubParsersAction[_Parser]) -> None:
         choices=["requests", "httpx"],
         help="patch only this library (default: both)",
     )
+    parser.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print the two variables that switch the patch on, and run nothing",
+    )
     parser.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
     parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace, streams: _Streams) -> int:
-    from authadapter._run import run
+    import os
+
+    from authadapter._run import ENV_VARIABLE, run, run_environment
 
     program = args.program[1:] if args.program[:1] == ["--"] else args.program
+    if args.print_env:
+        env = run_environment(os.environ, args.only or "1")
+        for name in ("PYTHONPATH", ENV_VARIABLE):
+            streams.print(f"{name}={env[name]}")
+        return 0
     if not program:
         streams.error("run: missing the command to run (authadapter run -- COMMAND ...)")
         return 2

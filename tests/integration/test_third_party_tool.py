@@ -223,3 +223,15 @@ def test_run_reports_a_missing_program_in_one_line() -> None:
     assert result.returncode == 127
     assert result.stderr.startswith("authadapter run: cannot run 'no-such-program-4242': ")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_print_env_switches_the_patch_on_for_any_python(
+    server: LoopbackServer, store: Path
+) -> None:
+    printed = run([*authadapter_command(), "run", "--only", "requests", "--print-env"])
+    variables = dict(line.split("=", 1) for line in printed.stdout.splitlines())
+    assert variables["AUTHADAPTER_PATCH"] == "requests"
+    assert variables["PYTHONPATH"].split(os.pathsep)[0] == SITECUSTOMIZE_DIR
+    program = f"import requests; print(requests.get({server.url!r}, timeout=10).status_code)"
+    result = run([sys.executable, "-c", program], **variables)
+    assert result.stdout.strip() == "200", result.stderr
