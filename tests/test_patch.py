@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -283,3 +284,18 @@ def test_patched_clients_keep_a_conda_token_off_a_cross_origin_redirect(
         assert client.get(first.url + "/channel/noarch/repodata.json").status_code == 200
     assert first.received[0].path == "/t/ctok-secret/channel/noarch/repodata.json"
     assert other.received[0].path == "/channel/noarch/repodata.json"
+
+
+def test_without_an_auth_both_patches_share_one_default_from_the_stores(
+    server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = {server.host: {"BearerToken": TOKEN}}
+    monkeypatch.setenv("AUTHADAPTER_CREDENTIALS", json.dumps(stored))
+    first = authadapter.patch_requests()
+    second = authadapter.patch_httpx()
+    assert first.auth is second.auth
+    assert requests.get(server.url + "/r", timeout=10).status_code == 200
+    assert httpx.get(server.url + "/h").status_code == 200
+    authadapter.unpatch_requests()
+    authadapter.unpatch_httpx()
+    assert authadapter.patch_requests().auth is not first.auth  # the stores are read again
