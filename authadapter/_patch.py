@@ -89,7 +89,8 @@ class _Patcher:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._stack: list[Patch] = []
-        self._originals: dict[tuple[object, str], Any] = {}
+        # (owner, name) -> (what we installed, the original, whether owner defined it)
+        self._originals: dict[tuple[object, str], tuple[Any, Any, bool]] = {}
 
     @property
     def current(self) -> RegistryAuth | None:
@@ -102,7 +103,8 @@ class _Patcher:
     def push(self, auth: RegistryAuth | None) -> Patch:
         with self._lock:
             if auth is None:
-                auth = self.current or self._default_auth()
+                current = self.current
+                auth = current if current is not None else self._default_auth()
             patch = Patch(self, auth)
             if not self._stack:
                 self._install()
@@ -126,15 +128,23 @@ class _Patcher:
         return _shared_default_auth()
 
     def _replace(self, owner: object, name: str, new: Any) -> None:
-        self._originals[(owner, name)] = getattr(owner, name)
+        own = name in vars(owner)
+        self._originals[(owner, name)] = (new, getattr(owner, name), own)
         setattr(owner, name, new)
 
     def _install(self) -> None:
         raise NotImplementedError
 
     def _uninstall(self) -> None:
-        for (owner, name), original in self._originals.items():
-            setattr(owner, name, original)
+        for (owner, name), (installed, original, own) in self._originals.items():
+            if getattr(owner, name) is not installed:
+                # someone wrapped ours since: restoring would drop their wrapper.
+                # Ours stays inside theirs and does nothing without a patch.
+                continue
+            if own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
         self._originals.clear()
         _release_shared_default_auth()
 
@@ -164,6 +174,7 @@ class _RequestsPatcher(_Patcher):
             auth = getattr(self, _MARK, None)
             if (
                 auth is not None
+                and patcher.current is not None
                 and request.auth is None
                 and self.auth is None
                 and not _requests_would_authenticate(self, request)

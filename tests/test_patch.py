@@ -299,3 +299,27 @@ def test_without_an_auth_both_patches_share_one_default_from_the_stores(
     authadapter.unpatch_requests()
     authadapter.unpatch_httpx()
     assert authadapter.patch_requests().auth is not first.auth  # the stores are read again
+
+
+def test_unpatching_keeps_a_wrapper_someone_installed_after_us(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    original = requests.Session.prepare_request
+    authadapter.patch_requests(auth)
+    ours = requests.Session.prepare_request
+    seen: list[str] = []
+
+    def instrumented(self: requests.Session, request: requests.Request) -> requests.PreparedRequest:
+        seen.append(str(request.url))
+        return ours(self, request)
+
+    requests.Session.prepare_request = instrumented  # type: ignore[method-assign]
+    try:
+        session = requests.Session()
+        assert session.get(server.url + "/patched", timeout=10).status_code == 200
+        authadapter.unpatch_requests()
+        assert requests.Session.prepare_request is instrumented
+        assert session.get(server.url + "/unpatched", timeout=10).status_code == 401
+        assert seen == [server.url + "/patched", server.url + "/unpatched"]
+    finally:
+        requests.Session.prepare_request = original  # type: ignore[method-assign]
