@@ -5,7 +5,8 @@ How a page is run (docs/index.md explains the same to readers):
 - Blocks run in page order, in one temporary home (``~``, ``CARGO_HOME``,
   ``XDG_CONFIG_HOME``), sharing one Python namespace per page.
 - ``python`` blocks run, unless preceded by ``<!-- skip: why -->``.
-- ``sh``/``console`` blocks run (with bash) only when preceded by ``<!-- run -->``.
+- ``sh``/``console`` blocks run (with bash) only when preceded by ``<!-- run -->``;
+  in a ``console`` block only the ``$ `` lines are commands, the rest is output.
 - A block preceded by ``<!-- file: PATH -->`` is written to PATH (``~`` is the
   temporary home) instead of being run; a ``toml`` block written to the
   authadapter configuration file is also checked by ``parse_config``.
@@ -158,7 +159,10 @@ def run_block(block: Block, code: str, namespace: dict[str, object], home: Path)
     if block.lang == "python":
         exec(compile(code, block.where, "exec"), namespace)  # noqa: S102
     elif block.lang in ("sh", "console", "bash") and directive == "run":
-        script = "\n".join(line.removeprefix("$ ") for line in code.splitlines())
+        lines = code.splitlines()
+        if block.lang == "console":  # "$ command" lines; the others show output
+            lines = [line[2:] for line in lines if line.startswith("$ ")]
+        script = "\n".join(lines)
         result = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
             capture_output=True,
