@@ -13,8 +13,10 @@ around every test of the suite, whoever wrote it:
 - it keeps every ``AuthAdapterError`` and provider ``Failure`` created, the
   ``source`` of every ``Found`` and the ``repr``/``str`` of every credential;
 - captured stdout/stderr (the report sections, and whatever a test read with
-  ``capsys``/``capfd.readouterr()``), the output of ``authadapter`` CLI
-  subprocesses and recorded warnings are kept too.
+  ``capsys``/``capfd.readouterr()``), what ``authadapter.cli.main`` wrote to
+  the streams a test gave it, the output of ``authadapter`` CLI subprocesses
+  (not of ``--cargo-plugin``, whose job is to hand Cargo the token) and
+  recorded warnings are kept too.
 
 At teardown every kept text is searched for every secret of the test (and
 for the Basic header values' base64). A hit turns the teardown into an error
@@ -262,6 +264,24 @@ def _patch_outputs() -> None:
         return out, err
 
     subprocess.Popen.communicate = talk  # type: ignore[method-assign]
+
+    import authadapter.cli as cli
+
+    cli_main = cli.main
+
+    def main(*args: Any, **kwargs: Any) -> int:
+        """The CLI run in-process: what it wrote to the streams it was given is scanned."""
+        try:
+            return cli_main(*args, **kwargs)
+        finally:
+            argv = args[0] if args else kwargs.get("argv")
+            plugin = bool(argv) and "--cargo-plugin" in list(argv)  # speaks tokens to Cargo
+            for name in ("stdout", "stderr"):
+                stream = kwargs.get(name)
+                if _current is not None and not plugin and hasattr(stream, "getvalue"):
+                    _current.add_text(f"the {name} of the authadapter CLI", stream.getvalue())
+
+    cli.main = main  # type: ignore[assignment]
 
 
 # -- pytest hooks -------------------------------------------------------------------

@@ -62,6 +62,14 @@ def test_basic_header_value():
     BasicCredential("user", SECRET)
     log.warning("header %s", base64.b64encode(f"user:{SECRET}".encode()).decode())
 
+def test_cli_stream():
+    import io
+    from authadapter import cli
+    BearerToken(SECRET)
+    out = io.StringIO()
+    out.write(SECRET)  # stands in for a CLI that printed it
+    cli.main(["--help"], stdout=out, stderr=io.StringIO())
+
 def test_clean(caplog):
     BearerToken(SECRET)
     log.debug("looked up %s", "repo.example.org")
@@ -97,13 +105,16 @@ def test_canary_catches_every_kind_of_leak(tmp_path: Path) -> None:
         "test_failure_message",
         "test_found_source",
         "test_basic_header_value",
+        "test_cli_stream",
     ):
         assert f"test_leaks.py::{name}\n" in output, output
     summary = output.split("short test summary")[-1]
     assert "test_clean" not in summary
     assert "test_exempt" not in summary
-    assert "8 errors" in output
+    assert "9 errors" in output
     assert "a log record (DEBUG authadapter.providers.sample)" in output
+    assert "showed in the stdout of the authadapter CLI" in output
+    assert " failed" not in output.splitlines()[-1], "every leak is a teardown error, not a crash"
     assert "sEcReT-0123456789" not in output.replace('SECRET = "sEcReT-0123456789"', ""), (
         "the canary report must not show the secret"
     )
