@@ -17,6 +17,7 @@ token that the server itself copied into a cross-origin Location.
 from __future__ import annotations
 
 import datetime
+import http.server
 import ipaddress
 import socket
 import ssl
@@ -43,6 +44,7 @@ from authadapter import (
     RegistryAuth,
 )
 from authadapter._httpx import event_hooks
+from tests.conftest import service_unavailable
 from tests.fixtures_security import Static, canary, count
 from tests.servers import LoopbackServer, Received, Reply
 
@@ -478,3 +480,52 @@ def test_a_tunnel_proxy_never_sees_the_targets_credential(client: str) -> None:
     assert connect.startswith("CONNECT 127.0.0.7:9 ")
     assert secret not in connect
     assert "authorization" not in connect.lower()
+
+
+# -- IPv6 literals ---------------------------------------------------------------------------
+
+
+class V6Server(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def v6_url(server: LoopbackServer) -> str:
+    return f"http://[::1]:{server.port}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("client", ["requests", "httpx"])
+def test_ipv6_literal_origins_are_bound_like_any_other(
+    client: str, kind: str, loopback_server: Servers, monkeypatch: pytest.MonkeyPatch, tls: Tls
+) -> None:
+    """127.0.0.2 -> [::1] -> 127.0.0.3: each gets only its own credential, keyed by literal."""
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(http.server, "ThreadingHTTPServer", V6Server)
+            box: list[LoopbackServer] = []
+            v6_credential = make(kind, "v6")
+            v6 = loopback_server("::1", redirect_to(lambda: box[0].url))
+    except OSError:
+        service_unavailable("no IPv6 loopback")
+    last_credential = make(kind, "last")
+    last = loopback_server("127.0.0.3", accepts(last_credential))
+    box.append(last)
+    first_credential = make(kind, "first")
+    first = loopback_server("127.0.0.2", redirect_to(lambda: v6_url(v6)))
+    store = Static(
+        {
+            "127.0.0.2": first_credential,
+            f"[::1]:{v6.port}": v6_credential,
+            "127.0.0.3": last_credential,
+        }
+    )
+    status = fetch(client, RegistryAuth([store]), first.url + "/chan/", tls)
+    assert status == 200
+    assert carried(first.received[0], first_credential)
+    for request in v6.received:
+        assert not carried(request, first_credential)
+    for request in last.received:
+        assert not carried(request, first_credential)
+        assert not carried(request, v6_credential)
+    assert carried(last.received[-1], last_credential)
+    count("redirect scenarios run")
