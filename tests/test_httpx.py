@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from authadapter import (
     BasicCredential,
@@ -23,7 +25,8 @@ from authadapter import (
     RegistryAuth,
 )
 from authadapter._httpx import event_hooks
-from tests.fixtures_security import Static, canary
+from authadapter._policy import caller_brought_credentials
+from tests.fixtures_security import Static, canary, count
 from tests.servers import LoopbackServer, Received, Reply
 
 Servers = Callable[..., LoopbackServer]
@@ -221,3 +224,32 @@ def test_event_hooks_shape() -> None:
     async_hooks = event_hooks(asynchronous=True)
     assert list(sync_hooks) == list(async_hooks) == ["response"]
     httpx.Client(event_hooks=sync_hooks).close()
+
+
+_odd_url = st.builds(
+    "http://{}repo.example.org{}/{}{}".format,
+    st.sampled_from(["", "u@", "u:p@", ":p@", "%40@", "a%3Ab@"]),
+    st.sampled_from(["", ":8080"]),
+    st.sampled_from(["", "t/tok-1/", "t/tok-1", "T/tok/", "x/t/y/", "./t/z/", "%74/q/"]),
+    st.text(alphabet="ab/?@#%t", max_size=8),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_odd_url)
+def test_the_store_is_never_asked_for_a_request_that_brings_credentials(url: str) -> None:
+    """The adapters' quick pre-checks must not miss any URL the full check calls "brought"."""
+    count("hypothesis: left-alone decisions checked through httpx")
+    recorder = Recorder()
+    store = Static({"repo.example.org": BearerToken("from-the-store-1")})
+    auth = RegistryAuth([store], allow_http_hosts=["repo.example.org"])
+    try:
+        request = httpx.Request("GET", url)
+    except httpx.InvalidURL:
+        return
+    brought = caller_brought_credentials(str(request.url), has_authorization=False)
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(recorder)) as client:
+        client.send(request)
+    sent = recorder.requests[0].headers.get("Authorization")
+    assert (store.calls == 0) is brought
+    assert (sent == "Bearer from-the-store-1") is not brought

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given, settings
 from requests.adapters import BaseAdapter
 
 from authadapter import (
@@ -23,9 +24,10 @@ from authadapter import (
     RawToken,
     RegistryAuth,
 )
-from tests.fixtures_security import Static, canary
+from authadapter._policy import caller_brought_credentials
+from tests.fixtures_security import Static, canary, count
 from tests.servers import LoopbackServer
-from tests.test_httpx import expect
+from tests.test_httpx import _odd_url, expect
 
 Servers = Callable[..., LoopbackServer]
 
@@ -160,3 +162,23 @@ def test_a_refused_credential_is_not_retried_after_a_401() -> None:
         client.mount("http://", recorder)
         assert client.get("http://repo.example.org/").status_code == 401
     assert len(recorder.requests) == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(_odd_url)
+def test_the_store_is_never_asked_for_a_request_that_brings_credentials(url: str) -> None:
+    count("hypothesis: left-alone decisions checked through requests")
+    recorder = Recorder()
+    store = Static({"repo.example.org": BearerToken("from-the-store-1")})
+    auth = RegistryAuth([store], allow_http_hosts=["repo.example.org"])
+    try:
+        prepared = requests.Request("GET", url).prepare()
+    except requests.RequestException:
+        return
+    brought = caller_brought_credentials(prepared.url or "", has_authorization=False)
+    with session(auth) as client:
+        client.mount("http://", recorder)
+        client.get(url)
+    sent = recorder.requests[0].headers.get("Authorization")
+    assert (store.calls == 0) is brought
+    assert (sent == "Bearer from-the-store-1") is not brought
