@@ -5,7 +5,9 @@ around every test of the suite, whoever wrote it:
 
 - every credential the test creates (``BearerToken``, ``RawToken``,
   ``CondaToken``, ``BasicCredential``'s password and its Basic header value)
-  is registered as a secret to look for, as is every ``canary()`` value;
+  is registered as a secret to look for, as are every ``canary()`` value and
+  the values given to the CLI's ``--token``/``--password``/``--conda-token``
+  (in-process or as a subprocess);
 - the ``authadapter`` logger runs at level 1 (everything, DEBUG included) and
   every record is kept for the scan; records are passed on to the usual
   handlers (caplog, "Captured log") only at the level the test would have
@@ -235,6 +237,23 @@ class _ScanHandler(logging.Handler):
         return logging.WARNING
 
 
+SECRET_OPTIONS = ("--token", "--password", "--conda-token")
+
+
+def _register_cli_secrets(argv: Any) -> None:
+    """Values given to the CLI's secret options are secrets, even if no credential is built here."""
+    if _current is None or not isinstance(argv, (list, tuple)):
+        return
+    words = [str(word) for word in argv]
+    for index, word in enumerate(words[:-1]):
+        if word in SECRET_OPTIONS and words[index + 1] != "-":
+            _current.add_secret(words[index + 1], f"CLI {word}")
+    for word in words:
+        option, equals, value = word.partition("=")
+        if equals and option in SECRET_OPTIONS:
+            _current.add_secret(value, f"CLI {option}")
+
+
 def _patch_outputs() -> None:
     readouterr = pytest.CaptureFixture.readouterr
 
@@ -255,6 +274,8 @@ def _patch_outputs() -> None:
         out, err = communicate(self, *args, **kwargs)
         argv = self.args if isinstance(self.args, (list, tuple)) else [self.args]
         words = " ".join(str(a) for a in argv)
+        if "authadapter" in words and "cargo-plugin" not in words:
+            _register_cli_secrets(argv)
         if _current is not None and ("authadapter" in words and "cargo-plugin" not in words):
             for name, text in (("stdout", out), ("stderr", err)):
                 if isinstance(text, bytes):
@@ -271,10 +292,11 @@ def _patch_outputs() -> None:
 
     def main(*args: Any, **kwargs: Any) -> int:
         """The CLI run in-process: what it wrote to the streams it was given is scanned."""
+        argv = args[0] if args else kwargs.get("argv")
+        _register_cli_secrets(argv)
         try:
             return cli_main(*args, **kwargs)
         finally:
-            argv = args[0] if args else kwargs.get("argv")
             plugin = bool(argv) and "--cargo-plugin" in list(argv)  # speaks tokens to Cargo
             for name in ("stdout", "stderr"):
                 stream = kwargs.get(name)
