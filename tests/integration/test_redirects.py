@@ -42,6 +42,7 @@ from authadapter import (
     Credential,
     RawToken,
     RegistryAuth,
+    patch_httpx,
 )
 from authadapter._httpx import event_hooks
 from tests.conftest import service_unavailable
@@ -528,4 +529,27 @@ def test_ipv6_literal_origins_are_bound_like_any_other(
         assert not carried(request, first_credential)
         assert not carried(request, v6_credential)
     assert carried(last.received[-1], last_credential)
+    count("redirect scenarios run")
+
+
+@pytest.mark.parametrize("how", ["client", "module-helper", "async-client"])
+async def test_clients_authenticated_by_patch_httpx_are_protected(
+    how: str, loopback_server: Servers
+) -> None:
+    """What docs/security.md calls fully protected: httpx under ``patch_httpx``."""
+    target = loopback_server("127.0.0.3")
+    first = loopback_server("127.0.0.2", redirect_to(lambda: target.url))
+    token = CondaToken(canary())
+    with patch_httpx(RegistryAuth([Static({"127.0.0.2": token})])):
+        url = first.url + "/chan/"
+        if how == "client":
+            with httpx.Client(follow_redirects=True) as client:
+                client.get(url)
+        elif how == "module-helper":
+            httpx.get(url, follow_redirects=True)
+        else:
+            async with httpx.AsyncClient(follow_redirects=True) as client:
+                await client.get(url)
+    assert first.received[0].path == f"/t/{token.token}/chan/"
+    assert [r.path for r in target.received] == ["/chan/"]
     count("redirect scenarios run")
