@@ -253,3 +253,22 @@ def test_the_store_is_never_asked_for_a_request_that_brings_credentials(url: str
     sent = recorder.requests[0].headers.get("Authorization")
     assert (store.calls == 0) is brought
     assert (sent == "Bearer from-the-store-1") is not brought
+
+
+def test_a_downgrade_to_plain_http_on_a_remote_host_never_gets_the_credential() -> None:
+    """https://repo -> http://repo: same host key, but plain http to a remote host."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.scheme == "https":
+            return httpx.Response(302, headers={"Location": "http://repo.example.org/x"})
+        return httpx.Response(401, headers={"WWW-Authenticate": "Bearer"})
+
+    auth = RegistryAuth([Static({"repo.example.org": BearerToken("https-only-01")})])
+    transport = httpx.MockTransport(handler)
+    with httpx.Client(auth=auth, transport=transport, follow_redirects=True) as client:
+        assert client.get("https://repo.example.org/x").status_code == 401
+    assert [str(r.url) for r in seen] == ["https://repo.example.org/x", "http://repo.example.org/x"]
+    assert seen[0].headers["Authorization"] == "Bearer https-only-01"
+    assert "Authorization" not in seen[1].headers

@@ -182,3 +182,29 @@ def test_the_store_is_never_asked_for_a_request_that_brings_credentials(url: str
     sent = recorder.requests[0].headers.get("Authorization")
     assert (store.calls == 0) is brought
     assert (sent == "Bearer from-the-store-1") is not brought
+
+
+class Downgrading(Recorder):
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        response = super().send(request, **kwargs)
+        if (request.url or "").startswith("https://"):
+            response.status_code = 302
+            response.headers["Location"] = "http://repo.example.org/x"
+        else:
+            response.status_code = 401
+        return response
+
+
+def test_a_downgrade_to_plain_http_on_a_remote_host_never_gets_the_credential() -> None:
+    recorder = Downgrading()
+    auth = RegistryAuth([Static({"repo.example.org": BearerToken("https-only-01")})])
+    with session(auth) as client:
+        client.mount("http://", recorder)
+        client.mount("https://", recorder)
+        assert client.get("https://repo.example.org/x").status_code == 401
+    assert [r.url for r in recorder.requests] == [
+        "https://repo.example.org/x",
+        "http://repo.example.org/x",
+    ]
+    assert recorder.requests[0].headers["Authorization"] == "Bearer https-only-01"
+    assert "Authorization" not in recorder.requests[1].headers
