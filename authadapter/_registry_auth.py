@@ -108,6 +108,7 @@ class RegistryAuth(_AuthBase):
         self.chain = ProviderChain(providers, **options)
         self.allow_http_hosts = frozenset(normalize_host(h) for h in settings.allow_http_hosts)
         self._warned_http: set[str] = set()
+        self._plain_http: dict[Origin, bool] = {}
         self._warn_lock = threading.Lock()
         self._async_flights: dict[tuple[int, Origin], Any] = {}
         self._prepare: (
@@ -162,7 +163,15 @@ class RegistryAuth(_AuthBase):
 
     def may_send_to(self, origin: Origin) -> bool:
         """Whether credentials may be sent to ``origin`` at all (the plain-http rule)."""
-        if origin.scheme != "http" or origin.is_loopback or origin.host in self.allow_http_hosts:
+        if origin.scheme != "http":
+            return True
+        allowed = self._plain_http.get(origin)
+        if allowed is None:  # parsing the host as an IP address costs more than the rest
+            allowed = origin.is_loopback or origin.host in self.allow_http_hosts
+            if len(self._plain_http) >= 512:
+                self._plain_http.clear()
+            self._plain_http[origin] = allowed
+        if allowed:
             return True
         with self._warn_lock:
             first = origin.host not in self._warned_http

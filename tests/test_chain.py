@@ -155,9 +155,9 @@ def test_miss_is_cached_for_negative_ttl() -> None:
     [
         (5.0, 300.0, 6.0, 2),  # shorter than the chain's: expires early
         (3600.0, 10.0, 11.0, 1),  # longer than the chain's: outlives it
-        (float("inf"), 10.0, 1e9, 1),  # Cargo's "session": for the life of the process
-        (0.0, 300.0, 0.0, 2),  # Cargo's "never": asked on every request
-        (-5.0, 300.0, 0.0, 2),  # an expiry already in the past: never cached
+        (float("inf"), 10.0, 1e9, 1),  # "for the life of the process"
+        (0.0, 300.0, 0.0, 2),  # Cargo's cache "never": asked on every request
+        (-5.0, 300.0, 0.0, 2),  # an expiry already past: never cached
     ],
 )
 def test_a_providers_own_lifetime_wins(

@@ -7,15 +7,18 @@ many requests the server saw, with which credential.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 import requests
 
-from authadapter import BearerToken, Found, LookupResult, Miss, Origin, RegistryAuth
+from authadapter import BearerToken, Found, LookupResult, Miss, Origin, RawToken, RegistryAuth
 from tests.servers import LoopbackServer, Received, Reply, require_authorization
 
 Servers = Callable[..., LoopbackServer]
@@ -293,3 +296,39 @@ def test_lifetimes_reach_the_chain() -> None:
     clock_now[0] = 11
     resolution = auth.resolve(url)
     assert resolution.credential == BearerToken("tok-2")
+
+
+@pytest.mark.parametrize(
+    ("cache", "runs"),
+    [("never", 3), ("session", 1), ("expires", 1)],
+)
+def test_a_cargo_plugins_cache_answer_decides_how_often_it_runs(
+    tmp_path: Path, cache: str, runs: int
+) -> None:
+    """The plugin's own lifetime reaches the chain through the real Cargo provider."""
+    from authadapter.providers.cargo.provider import CargoProvider
+
+    log = tmp_path / "runs"
+    expiry = f',"expiration":{int(time.time()) + 3600}' if cache == "expires" else ""
+    plugin = tmp_path / "plugin"
+    plugin.write_text(
+        "#!/bin/sh\n"
+        f"echo run >> '{log}'\n"
+        "echo '{\"v\":[1]}'\n"
+        "read request\n"
+        f'echo \'{{"Ok":{{"kind":"get","token":"plugtok","cache":"{cache}"{expiry},'
+        '"operation_independent":true}}\'\n'
+    )
+    plugin.chmod(0o755)
+    cargo_home = tmp_path / "cargo"
+    cargo_home.mkdir()
+    (cargo_home / "config.toml").write_text(
+        f'[registry]\nglobal-credential-providers = ["{plugin}"]\n'
+        '[registries.mine]\nindex = "sparse+https://crates.example.org/index/"\n'
+    )
+    environ = {"CARGO_HOME": str(cargo_home), "HOME": str(tmp_path), "PATH": os.environ["PATH"]}
+    auth = RegistryAuth([CargoProvider(cwd=tmp_path, environ=environ)])
+    for n in range(3):
+        resolution = auth.resolve(f"https://crates.example.org/index/cr/at/crate-{n}")
+        assert resolution.credential == RawToken("plugtok")
+    assert log.read_text().count("run") == runs
