@@ -96,8 +96,8 @@ def location_without_foreign_token(request_url: str, location: str) -> str | Non
     target = urljoin(request_url, location)
     try:
         same_origin = Origin.from_url(target) == Origin.from_url(request_url)
-    except ValueError:
-        return None
+    except ValueError:  # no host (file:, data:...): not this origin either
+        same_origin = False
     if same_origin or token not in target:
         return None
     return remove_token_everywhere(target, token)

@@ -64,6 +64,7 @@ BASE = "https://conda.example.org/t/tok-1/chan/noarch/x.json"
         ("https://conda.example.org:8443/t/tok-1/y", "https://conda.example.org:8443/y"),
         ("//mirror.example.org/t/tok-1/y?q=1", "https://mirror.example.org/y?q=1"),
         ("https://mirror.example.org/t/other/y", None),
+        ("file:///t/tok-1/etc/passwd", "file:///etc/passwd"),
         ("https://mirror.example.org/conda/t/tok-1/y", "https://mirror.example.org/conda/y"),
         ("https://mirror.example.org/./t/tok-1/y", "https://mirror.example.org/y"),
         (

@@ -138,14 +138,14 @@ def test_a_redirect_loop_between_origins_leaks_nothing(loopback_server: Servers)
     count("hostile-server scenarios", 2)
 
 
-@pytest.mark.parametrize("scheme", ["ftp", "file", "javascript"])
+@pytest.mark.parametrize("scheme", ["ftp://127.0.0.3", "file://", "javascript:", "data:"])
 def test_a_redirect_to_another_scheme_does_not_show_the_token(
     loopback_server: Servers, scheme: str
 ) -> None:
     token = CondaToken(canary())
 
     def handler(server: LoopbackServer, request: Received) -> Reply:
-        return Reply(302, {"Location": f"{scheme}://127.0.0.3{request.path}"})
+        return Reply(302, {"Location": f"{scheme}{request.path}"})
 
     server = loopback_server("127.0.0.2", handler)
     auth = RegistryAuth([Static({"127.0.0.2": token})])
