@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from authadapter._config import config_path, parse_config
+from tests.conftest import service_unavailable
 from tests.servers import LoopbackServer, Received, Reply
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -202,3 +203,22 @@ def test_a_failing_example_fails_the_page(
     [block] = blocks(page)
     with pytest.raises(Exception, match="401"):
         run_block(block, substitute(block.body, hosts), {}, page_environment)
+
+
+def test_the_site_builds_strictly(tmp_path: Path) -> None:
+    """What ``nox -s docs`` runs: broken links, missing pages or docstrings fail the suite."""
+    try:
+        import mkdocs  # noqa: F401
+        import mkdocstrings  # noqa: F401
+    except ImportError:
+        service_unavailable("mkdocs and mkdocstrings[python] are not installed (test extra)")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=DOCS.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "site" / "api" / "index.html").read_text().count("RegistryAuth") > 5
