@@ -171,13 +171,6 @@ def test_token_command_output(output: bytes) -> None:
 DEEP = 100_000
 
 
-RECURSION_BUG = pytest.mark.xfail(
-    raises=RecursionError,
-    strict=True,
-    reason="json/tomllib raise RecursionError, which the parser lets escape (reported to owner)",
-)
-
-
 @pytest.mark.parametrize(
     ("parse", "text"),
     [
@@ -185,37 +178,31 @@ RECURSION_BUG = pytest.mark.xfail(
             lambda t: parse_document(t, "/x/credentials.json"),
             "[" * DEEP,
             id="json-arrays",
-            marks=RECURSION_BUG,
         ),
         pytest.param(
             lambda t: parse_document(t, "/x/credentials.json"),
             '{"a":' * DEEP,
             id="json-objects",
-            marks=RECURSION_BUG,
         ),
         pytest.param(
             lambda t: parse_credentials(t, Path("/x/c.toml")),
             "a=" + "[" * DEEP,
             id="cargo-credentials",
-            marks=RECURSION_BUG,
         ),
         pytest.param(
             lambda t: parse_cargo_config(t, Path("/x/.cargo/c.toml")),
             "a=" + "{b=" * DEEP,
             id="cargo-config",
-            marks=RECURSION_BUG,
         ),
         pytest.param(lambda t: parse_netrc(t, "/x/.netrc"), "machine " * DEEP, id="netrc"),
         pytest.param(lambda t: parse_netrc(t, "/x/.netrc"), '"' + "\\" * DEEP, id="netrc-quote"),
     ],
 )
 def test_deeply_nested_input(parse: Any, text: str) -> None:
-    """Nesting deeper than Python's recursion limit: json and tomllib raise RecursionError.
+    """Nesting deeper than Python's recursion limit (json and tomllib raise RecursionError).
 
-    A known bug, reported to the owners of rattler_format.py and cargo/: the
-    parsers catch only the decoders' own errors, so a hostile file crashes
-    ``authadapter login``/``list`` with a traceback instead of a one-line error.
-    When it is fixed these cases XPASS (strict): drop the mark.
+    A hostile file must give the one-line store error, not a traceback from
+    ``authadapter login`` or ``list``.
     """
     count("fuzz: deeply nested inputs")
     only_library_errors(parse, text)

@@ -109,6 +109,8 @@ def parse_document(text: str, source: str) -> CredentialsDocument:
         raise StoreFormatError(
             f"{source}: not valid JSON (line {error.lineno}, column {error.colno})"
         ) from None
+    except RecursionError:
+        raise StoreFormatError(f"{source}: JSON nested too deeply") from None
     if not isinstance(document, dict):
         raise StoreFormatError(f"{source}: expected a JSON object of credentials")
     entries: dict[str, Credential] = {}

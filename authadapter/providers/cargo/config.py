@@ -241,6 +241,8 @@ def parse_cargo_config(text: str, path: Path) -> dict[str, Any]:
         table: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{where}: not valid TOML ({error})") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: TOML nested too deeply") from None
     base = path.parent.parent
     registry = _table(table.get("registry"), where, "registry")
     if "credential-provider" in registry:

@@ -44,6 +44,8 @@ def parse_credentials(text: str, path: Path) -> dict[str, str]:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
         raise StoreFormatError(f"{path}: not valid TOML") from None
+    except RecursionError:
+        raise StoreFormatError(f"{path}: TOML nested too deeply") from None
     tokens: dict[str, str] = {}
     registry = table.get("registry")
     if isinstance(registry, dict) and isinstance(registry.get("token"), str):
