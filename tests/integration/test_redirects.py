@@ -93,28 +93,6 @@ def redirect_to(target: Callable[[], str]) -> Callable[[LoopbackServer, Received
     return handler
 
 
-def quick(server: LoopbackServer) -> LoopbackServer:
-    """Start ``server`` polling for shutdown every 20 ms: 126 scenarios, two servers each."""
-    server._thread = threading.Thread(
-        target=server.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-    )
-    return server.__enter__()
-
-
-@pytest.fixture
-def loopback_server() -> Iterator[Callable[..., LoopbackServer]]:
-    started: list[LoopbackServer] = []
-
-    def start(host: str = "127.0.0.1", handler: Any = None) -> LoopbackServer:
-        server = LoopbackServer(host, handler) if handler else LoopbackServer(host)
-        started.append(quick(server))
-        return server
-
-    yield start
-    for server in started:
-        server.__exit__(None, None, None)
-
-
 # -- TLS for the https -> http case -------------------------------------------------
 
 
@@ -167,7 +145,7 @@ def https_server(tls: Tls) -> Iterator[Callable[..., LoopbackServer]]:
     def start(host: str, handler: Callable[[LoopbackServer, Received], Reply]) -> LoopbackServer:
         server = LoopbackServer(host, handler)
         server.httpd.socket = tls.server.wrap_socket(server.httpd.socket, server_side=True)
-        started.append(quick(server))
+        started.append(server.__enter__())
         return server
 
     yield start
