@@ -219,7 +219,8 @@ class _HttpxPatcher(_Patcher):
         @functools.wraps(original_init)
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
             current = patcher.current
-            if current is not None and "auth" not in kwargs:
+            # auth=None is httpx's own default, which wrappers pass through: not a choice
+            if current is not None and kwargs.get("auth") is None:
                 kwargs["auth"] = current
                 kwargs["event_hooks"] = _with_redirect_hook(kwargs.get("event_hooks"), is_async)
             original_init(self, *args, **kwargs)

@@ -223,12 +223,12 @@ async def test_async_clients_authenticate(server: LoopbackServer, auth: Registry
     assert response.status_code == 200
 
 
-def test_explicit_auth_none_and_callers_auth_win(
+def test_auth_none_is_filled_and_callers_auth_wins(
     server: LoopbackServer, auth: RegistryAuth
 ) -> None:
     authadapter.patch_httpx(auth)
-    with httpx.Client(auth=None) as client:
-        assert client.get(server.url + "/none").status_code == 401
+    with httpx.Client(auth=None) as client:  # wrappers pass httpx's default through
+        assert client.get(server.url + "/none").status_code == 200
     with httpx.Client(auth=("u", "p")) as client:
         client.get(server.url + "/client-auth")
     with httpx.Client() as client:
@@ -236,7 +236,7 @@ def test_explicit_auth_none_and_callers_auth_win(
     httpx.get(server.url + "/helper-auth", auth=("h", "p"))
     sent = [r.authorization for r in server.received]
     assert sent == [
-        None,
+        EXPECTED,
         httpx.BasicAuth("u", "p")._auth_header,
         httpx.BasicAuth("r", "p")._auth_header,
         httpx.BasicAuth("h", "p")._auth_header,
