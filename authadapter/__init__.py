@@ -1,6 +1,13 @@
-"""authadapter: registry credentials for httpx and requests, from the stores users already have."""
+"""authadapter: registry credentials for httpx and requests, from the stores users already have.
+
+``RegistryAuth`` is imported on first use: it derives from ``httpx.Auth``, and
+importing httpx costs more than the rest of the package together, which the
+CLI, Cargo's plugin calls and requests-only programs should not pay.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ._chain import ProviderChain, Resolution
 from ._config import CommandSpec
@@ -19,8 +26,11 @@ from ._exceptions import (
 from ._origin import Origin
 from ._patch import Patch, patch_httpx, patch_requests, unpatch_httpx, unpatch_requests
 from ._provider import CredentialProvider, Failure, Found, LookupResult, Miss
-from ._registry_auth import RegistryAuth
 from ._urls import mask_url
+
+if TYPE_CHECKING:
+    from ._httpx import event_hooks as httpx_event_hooks
+    from ._registry_auth import RegistryAuth
 
 __all__ = [
     "AuthAdapterError",
@@ -48,6 +58,7 @@ __all__ = [
     "StoreError",
     "StoreFormatError",
     "StoreWriteError",
+    "httpx_event_hooks",
     "mask_url",
     "patch_httpx",
     "patch_requests",
@@ -55,3 +66,15 @@ __all__ = [
     "unpatch_requests",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RegistryAuth":
+        from ._registry_auth import RegistryAuth
+
+        return RegistryAuth
+    if name == "httpx_event_hooks":
+        from ._httpx import event_hooks
+
+        return event_hooks
+    raise AttributeError(f"module 'authadapter' has no attribute {name!r}")
