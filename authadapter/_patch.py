@@ -263,10 +263,12 @@ _shared: list[RegistryAuth] = []
 
 
 def _shared_default_auth() -> RegistryAuth:
+    # Imported before taking the lock: importing httpx can run the start-up
+    # patch hook (authadapter run), which takes this lock too.
+    from ._registry_auth import RegistryAuth
+
     with _shared_lock:
         if not _shared:
-            from ._registry_auth import RegistryAuth
-
             _shared.append(RegistryAuth())
         return _shared[0]
 

@@ -74,6 +74,7 @@ class _Patcher:
         self.queue: list[str] = []
         self.executing: set[str] = set()
         self.failed = False
+        self.flushing = False
 
     def imported(self, library: str) -> None:
         if library in LIBRARIES and not self.failed:
@@ -83,8 +84,17 @@ class _Patcher:
     def flush(self) -> None:
         # authadapter imports httpx: a callback fired while authadapter itself is
         # being executed waits for authadapter's own callback.
-        if "authadapter" in self.executing:
+        # Patching one library can import the other (RegistryAuth imports httpx):
+        # that import's callback only queues, and the loop below picks it up.
+        if "authadapter" in self.executing or self.flushing:
             return
+        self.flushing = True
+        try:
+            self._drain()
+        finally:
+            self.flushing = False
+
+    def _drain(self) -> None:
         while self.queue:
             library = self.queue.pop(0)
             try:
