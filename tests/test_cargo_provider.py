@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from authadapter import Failure, Found, Miss, Origin, RawToken
+from authadapter import Failure, Found, Miss, Origin, ProviderChain, RawToken
 from authadapter.providers.cargo import CargoProvider
 from authadapter.providers.cargo.keychain import keychain_service, wincred_target
 from authadapter.providers.cargo.libsecret import SCHEMA, libsecret_attributes
@@ -431,3 +431,22 @@ class TestTokenFiles:
 
         cargo_home.write_credentials('[registries.my-reg]\ntoken = "in-credentials"\n')
         assert found_token(lookup(provider(tmp_path))) == "in-credentials"
+
+
+def test_two_registries_on_one_origin_each_get_their_token_through_the_cache(
+    cargo_home: CargoHome, tmp_path: Path
+) -> None:
+    """The chain caches per origin; two indexes on one host must not share an answer."""
+    cargo_home.write_config(
+        '[registries.one]\nindex = "sparse+https://cargo.example.org/one/"\n'
+        '[registries.two]\nindex = "sparse+https://cargo.example.org/two/"\n'
+    )
+    cargo_home.write_credentials(
+        '[registries.one]\ntoken = "tok-one"\n[registries.two]\ntoken = "tok-two"\n'
+    )
+    chain = ProviderChain([provider(tmp_path)])
+    sent = [
+        chain.resolve(f"https://cargo.example.org/{name}/de/mo/demo").credential
+        for name in ("one", "two", "one")
+    ]
+    assert sent == [RawToken("tok-one"), RawToken("tok-two"), RawToken("tok-one")]

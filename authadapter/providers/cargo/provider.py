@@ -105,6 +105,9 @@ class CargoProvider:
             registries = config.registries_for(origin, _path_of(url))
         except AuthAdapterError as error:
             return Failure(str(error))
+        # Two registries on one origin: the answer depends on the path, and the
+        # chain caches per origin, so it must not be cached at all.
+        path_dependent = len(registries) > 1
         for registry in registries:
             for spec in config.providers_for(registry):
                 label = f"{spec} for Cargo registry `{registry.name}`"
@@ -116,8 +119,8 @@ class CargoProvider:
                     credential = RawToken(token)
                 except AuthAdapterError as error:
                     return Failure(f"{label}: {error}", fatal=True)
-                return Found(credential, f"{label} ({source})", ttl)
-        return Miss()
+                return Found(credential, f"{label} ({source})", 0 if path_dependent else ttl)
+        return Miss(ttl=0 if path_dependent else None)
 
     def _ask(self, config: CargoConfig, registry: Registry, spec: ProviderSpec) -> _Answer:
         program = spec.program
