@@ -40,6 +40,11 @@ def accept_all(server: LoopbackServer, request: Received) -> Reply:
     return Reply(200, {"Content-Type": "text/plain"}, b"ok")
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # stampede tests open 64 connections at once
+    daemon_threads = True
+
+
 class LoopbackServer:
     def __init__(self, host: str = "127.0.0.1", handler: Handler = accept_all) -> None:
         self.handler = handler
@@ -49,6 +54,9 @@ class LoopbackServer:
 
         class RequestHandler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in separate writes: without this, delayed ACKs
+            # add ~40 ms to every keep-alive request
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -71,7 +79,7 @@ class LoopbackServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer((host, 0), RequestHandler)
+        self.httpd = _Server((host, 0), RequestHandler)
         self.httpd.daemon_threads = True
         self.host = host
         self.port = self.httpd.server_address[1]
