@@ -9,6 +9,7 @@ handler the test sets, by default "200 if the expected credential came, else
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,10 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class LoopbackServer:
     def __init__(self, host: str = "127.0.0.1", handler: Handler = accept_all) -> None:
         self.handler = handler
@@ -79,7 +84,8 @@ class LoopbackServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.httpd = _Server((host, 0), RequestHandler)
+        server_class = _Server6 if ":" in host else _Server
+        self.httpd = server_class((host, 0), RequestHandler)
         self.httpd.daemon_threads = True
         self.host = host
         self.port = self.httpd.server_address[1]
@@ -89,7 +95,8 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     def __enter__(self) -> LoopbackServer:
         self._thread.start()

@@ -17,7 +17,6 @@ token that the server itself copied into a cross-origin Location.
 from __future__ import annotations
 
 import datetime
-import http.server
 import ipaddress
 import socket
 import ssl
@@ -464,26 +463,20 @@ def test_a_tunnel_proxy_never_sees_the_targets_credential(client: str) -> None:
 # -- IPv6 literals ---------------------------------------------------------------------------
 
 
-class V6Server(http.server.ThreadingHTTPServer):
-    address_family = socket.AF_INET6
-
-
 def v6_url(server: LoopbackServer) -> str:
-    return f"http://[::1]:{server.port}"
+    return server.url
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("client", ["requests", "httpx"])
 def test_ipv6_literal_origins_are_bound_like_any_other(
-    client: str, kind: str, loopback_server: Servers, monkeypatch: pytest.MonkeyPatch, tls: Tls
+    client: str, kind: str, loopback_server: Servers, tls: Tls
 ) -> None:
     """127.0.0.2 -> [::1] -> 127.0.0.3: each gets only its own credential, keyed by literal."""
     try:
-        with monkeypatch.context() as patch:
-            patch.setattr(http.server, "ThreadingHTTPServer", V6Server)
-            box: list[LoopbackServer] = []
-            v6_credential = make(kind, "v6")
-            v6 = loopback_server("::1", redirect_to(lambda: box[0].url))
+        box: list[LoopbackServer] = []
+        v6_credential = make(kind, "v6")
+        v6 = loopback_server("::1", redirect_to(lambda: box[0].url))
     except OSError:
         service_unavailable("no IPv6 loopback")
     last_credential = make(kind, "last")
