@@ -204,29 +204,27 @@ def _chain(error: BaseException) -> str:
 # -- where secrets could show ----------------------------------------------------
 
 
-class _ScanHandler(logging.Handler):
-    """Keeps every authadapter record and forwards those the test would have seen."""
+class _ScanFilter(logging.Filter):
+    """Scans every authadapter record, then lets through those the test would have seen.
 
-    def __init__(self, logger: logging.Logger) -> None:
-        super().__init__(OPT_IN_LEVEL)
-        self.logger = logger
-        self.formatter_ = logging.Formatter("%(levelname)s %(name)s %(message)s")
+    A logger filter, not a handler: it runs before any handler, so pytest's
+    capture handlers (on the root logger, and on the logger itself in newer
+    pytest) get exactly the records they would get without the canary.
+    """
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def __init__(self) -> None:
+        super().__init__()
+        self.formatter = logging.Formatter("%(levelname)s %(name)s %(message)s")
+
+    def filter(self, record: logging.LogRecord) -> bool:
         if _current is not None:
             try:
-                text = self.formatter_.format(record)
+                text = self.formatter.format(record)
             except Exception:
                 text = repr(record.msg)
             _current.add_text(f"a log record ({record.levelname} {record.name})", text)
             _totals["log records scanned"] += 1
-        if record.levelno >= self._threshold(record.name):
-            parent = self.logger.parent
-            while parent is not None:
-                for handler in parent.handlers:
-                    if record.levelno >= handler.level:
-                        handler.handle(record)
-                parent = parent.parent if parent.propagate else None
+        return record.levelno >= self._threshold(record.name)
 
     def _threshold(self, name: str) -> int:
         logger: logging.Logger | None = logging.getLogger(name)
@@ -320,18 +318,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _canary_logging() -> Iterator[None]:
-    logger = logging.getLogger(LOGGER)
-    handler = _ScanHandler(logger)
-    saved = logger.level, logger.propagate
-    logger.setLevel(OPT_IN_LEVEL)
-    logger.propagate = False
-    logger.addHandler(handler)
+    # A logger's filters see only records logged on that very logger, so every
+    # authadapter logger that exists gets the filter (they are made at import).
+    root = logging.getLogger(LOGGER)
+    loggers = [root] + [
+        logger
+        for name, logger in logging.root.manager.loggerDict.items()
+        if name.startswith(LOGGER + ".") and isinstance(logger, logging.Logger)
+    ]
+    scan = _ScanFilter()
+    saved = root.level
+    root.setLevel(OPT_IN_LEVEL)
+    for logger in loggers:
+        logger.addFilter(scan)
     try:
         yield
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(saved[0])
-        logger.propagate = saved[1]
+        for logger in loggers:
+            logger.removeFilter(scan)
+        root.setLevel(saved)
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
