@@ -84,8 +84,8 @@ def main() -> int:
     from . import RegistryAuth
     from .cli import main as cli
 
-    bearer, conda = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
-    basic = ("mirror-bot", secrets.token_urlsafe(12))
+    bearer, conda = secrets.token_hex(12), secrets.token_hex(12)
+    basic = ("mirror-bot", secrets.token_hex(12))
     registry = _Registry(bearer, basic, conda)
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["RATTLER_AUTH_FILE"] = str(Path(tmp) / "credentials.json")
