@@ -7,13 +7,13 @@ wants in a bug report: every store's answer for one URL, no secret).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from authadapter._chain import ProviderChain
 from authadapter._credentials import BasicCredential, CondaToken, Credential
 from authadapter._exceptions import StoreError
-from authadapter._origin import Origin
+from authadapter._origin import Origin, normalize_host
 from authadapter._provider import CredentialProvider, Failure, Found, LookupResult
 from authadapter._urls import conda_token_in_path, has_userinfo
 from authadapter.providers._entry import ListableProvider, StoredEntry
@@ -52,17 +52,39 @@ class Explanation:
     answers: tuple[Answer, ...]
     url_has_credentials: bool
     """The URL carries ``user:pass@`` or a ``/t/<token>/`` path: it is sent as it is."""
+    plain_http: str | None = None
+    """``"refused"`` or ``"allowed"`` for plain http to a host that is not loopback."""
+
+    @property
+    def sends(self) -> Answer | None:
+        """The answer whose credential the request really carries, if any.
+
+        The chain's pick is not sent when the URL brings its own credentials
+        or when plain http to the host is refused: ``which`` must not claim it is.
+        """
+        if self.url_has_credentials or self.plain_http == "refused":
+            return None
+        return next((answer for answer in self.answers if answer.used), None)
 
 
 def explain(
-    url: str, providers: Sequence[CredentialProvider], timeout: float = 10.0
+    url: str,
+    providers: Sequence[CredentialProvider],
+    timeout: float = 10.0,
+    allow_http_hosts: Collection[str] = (),
 ) -> Explanation:
     """Ask every provider about ``url``, bypassing any cache, and mark the one that wins.
 
     The winner is the first ``Found``; a fatal failure before it means the
-    chain would stop there, so nothing is marked after it.
+    chain would stop there, so nothing is marked after it. ``allow_http_hosts``
+    is ``RegistryAuth``'s: plain http to any other host that is not loopback
+    gets no credential.
     """
     origin = Origin.from_url(url)
+    plain_http = None
+    if origin.scheme == "http" and not origin.is_loopback:
+        allowed = {normalize_host(host) for host in allow_http_hosts}
+        plain_http = "allowed" if origin.host in allowed else "refused"
     chain = ProviderChain(providers, timeout=timeout)
     answers: list[Answer] = []
     decided = False
@@ -73,7 +95,7 @@ def explain(
             decided = True
         answers.append(Answer(provider.name, result, used))
     carries = has_userinfo(url) or conda_token_in_path(url) is not None
-    return Explanation(origin, tuple(answers), carries)
+    return Explanation(origin, tuple(answers), carries, plain_http)
 
 
 def list_entries(

@@ -15,12 +15,15 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from authadapter._credentials import BasicCredential, BearerToken, CondaToken, Credential
 from authadapter._exceptions import AuthAdapterError
 from authadapter._provider import Failure, Found
 from authadapter._urls import mask_url
+
+if TYPE_CHECKING:
+    from authadapter._report import Explanation
 
 __all__ = ["main"]
 
@@ -180,35 +183,57 @@ def _add_which(subparsers: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _which(args: argparse.Namespace, streams: _Streams) -> int:
+    from authadapter._config import load_config
     from authadapter._defaults import default_providers
     from authadapter._report import describe_credential, explain
 
+    url = args.url
+    if "://" not in url and not any(character.isspace() for character in url):
+        url = f"https://{url}"  # a bare host: what a registry URL for it would be
+    settings = load_config()
     try:
-        explanation = explain(args.url, default_providers())
+        explanation = explain(
+            url, default_providers(settings), settings.timeout, settings.allow_http_hosts
+        )
     except ValueError:
         raise AuthAdapterError(f"not a URL with a host: {mask_url(args.url)}") from None
+    sent = explanation.sends
     streams.print(f"{explanation.origin}")
-    if explanation.url_has_credentials:
-        streams.print("  the URL carries its own credentials: authadapter sends it unchanged")
-    width = max(len(answer.provider) for answer in explanation.answers)
+    width = max([len(answer.provider) for answer in explanation.answers] or [0])
     for answer in explanation.answers:
         result = answer.result
         if isinstance(result, Found):
             how = describe_credential(result.credential)
-            text = f"{result.source}: {how}" + ("   <- used" if answer.used else "")
+            mark = (
+                "   <- used" if answer is sent else "   <- found, not sent" if answer.used else ""
+            )
+            text = f"{result.source}: {how}{mark}"
         elif isinstance(result, Failure):
             text = ("fatal error: " if result.fatal else "error: ") + result.message
         else:
             text = "nothing"
         streams.print(f"  {answer.provider.ljust(width)}  {text}")
-    if not any(answer.used for answer in explanation.answers):
-        streams.print("  no credential: the request is sent without one")
-    elif explanation.origin.scheme == "http" and not explanation.origin.is_loopback:
-        streams.print(
-            "  note: plain http to a host that is not loopback: the credential is not sent "
-            "unless the host is in allow_http_hosts"
-        )
+    for line in _which_verdict(explanation, sent is not None):
+        streams.print(f"  {line}")
     return 0
+
+
+def _which_verdict(explanation: Explanation, sent: bool) -> list[str]:
+    """The closing lines of ``which``: whether a credential goes out, and what would stop it."""
+    host = explanation.origin.host
+    if explanation.url_has_credentials:
+        return ["the URL carries its own credentials: it is sent unchanged, no store is used"]
+    if explanation.plain_http == "refused" and any(a.used for a in explanation.answers):
+        return [
+            f"plain http to {host}, which is not loopback: the credential is not sent",
+            f"(allow_http_hosts = [{host!r}] in the configuration allows it)",
+        ]
+    lines = [] if sent else ["no credential: the request is sent without one"]
+    if explanation.plain_http == "allowed":
+        lines.append(f"note: {host} is in allow_http_hosts: a credential goes over plain http")
+    if sent:
+        lines.append("(a request that brings its own Authorization or user:password@ keeps it)")
+    return lines
 
 
 # cargo ----------------------------------------------------------------------

@@ -315,5 +315,69 @@ def test_which_warns_that_plain_http_keeps_the_credential_home(
     _, plain, _ = run("which", "http://repo.example.org/simple/")
     _, secure, _ = run("which", "https://repo.example.org/simple/")
 
-    assert plain.splitlines()[-1].startswith("  note: plain http to a host that is not loopback")
-    assert "note:" not in secure
+    assert "<- used" not in plain
+    assert "<- found, not sent" in plain
+    assert plain.splitlines()[-2:] == [
+        "  plain http to repo.example.org, which is not loopback: the credential is not sent",
+        "  (allow_http_hosts = ['repo.example.org'] in the configuration allows it)",
+    ]
+    assert "<- used" in secure
+    assert "plain http" not in secure
+
+
+def test_which_follows_allow_http_hosts_of_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('allow_http_hosts = ["repo.example.org"]\n')
+    monkeypatch.setenv("AUTHADAPTER_CONFIG", str(config))
+    monkeypatch.setenv(
+        "AUTHADAPTER_CREDENTIALS", '{"repo.example.org": {"BearerToken": "h-123456"}}'
+    )
+
+    _, out, _ = run("which", "http://repo.example.org/simple/")
+
+    assert "<- used" in out
+    assert (
+        "  note: repo.example.org is in allow_http_hosts: a credential goes over plain http"
+        in out.splitlines()
+    )
+
+
+def test_which_does_not_claim_a_store_is_used_when_the_url_has_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "AUTHADAPTER_CREDENTIALS", '{"repo.example.org": {"BearerToken": "h-123456"}}'
+    )
+
+    _, out, _ = run("which", "https://me:pw-own-99@repo.example.org/simple/")
+
+    assert "<- used" not in out
+    assert "<- found, not sent" in out
+    assert out.splitlines()[-1] == (
+        "  the URL carries its own credentials: it is sent unchanged, no store is used"
+    )
+    assert "pw-own-99" not in out
+
+
+def test_which_says_the_callers_own_authorization_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AUTHADAPTER_CREDENTIALS", '{"repo.example.org": {"BearerToken": "h-123456"}}'
+    )
+
+    _, out, _ = run("which", "https://repo.example.org/simple/")
+
+    assert out.splitlines()[-1] == (
+        "  (a request that brings its own Authorization or user:password@ keeps it)"
+    )
+
+
+def test_which_takes_a_bare_host_as_its_https_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHADAPTER_CREDENTIALS", '{"*.prefix.dev": {"BearerToken": "h-123456"}}')
+
+    status, out, _ = run("which", "repo.prefix.dev")
+
+    assert status == 0
+    assert out.splitlines()[0] == "https://repo.prefix.dev"
+    assert "(key '*.prefix.dev')" in out

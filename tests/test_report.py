@@ -97,3 +97,25 @@ def test_explain_marks_nothing_after_a_fatal_failure() -> None:
 )
 def test_explain_notices_urls_with_their_own_credentials(url: str, carries: bool) -> None:
     assert explain(url, []).url_has_credentials is carries
+
+
+@pytest.mark.parametrize(
+    ("url", "allow", "plain_http", "sent"),
+    [
+        ("https://repo.example.org/x", (), None, True),
+        ("http://repo.example.org/x", (), "refused", False),
+        ("http://repo.example.org/x", ("REPO.example.org",), "allowed", True),
+        ("http://127.0.0.1:8080/x", (), None, True),
+        ("https://user:pw-123456@repo.example.org/x", (), None, False),
+    ],
+)
+def test_explain_says_whether_the_chosen_credential_is_really_sent(
+    url: str, allow: tuple[str, ...], plain_http: str | None, sent: bool
+) -> None:
+    providers = [Answers("file", Found(BearerToken("chosen-123456"), "file"))]
+
+    explanation = explain(url, providers, allow_http_hosts=allow)
+
+    assert explanation.plain_http == plain_http
+    assert explanation.answers[0].used
+    assert (explanation.sends is explanation.answers[0]) is sent
