@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from authadapter import Failure, Found, Miss, Origin, ProviderChain, RawToken
+from authadapter import Failure, Found, Miss, Origin, ProviderChain, ProviderError, RawToken
 from authadapter.providers.cargo import CargoProvider
 from authadapter.providers.cargo.keychain import keychain_service, wincred_target
 from authadapter.providers.cargo.libsecret import SCHEMA, libsecret_attributes
@@ -450,3 +450,30 @@ def test_two_registries_on_one_origin_each_get_their_token_through_the_cache(
         for name in ("one", "two", "one")
     ]
     assert sent == [RawToken("tok-one"), RawToken("tok-two"), RawToken("tok-one")]
+
+
+def test_a_hung_plugin_is_a_fatal_error_naming_it_and_is_killed(
+    cargo_home: CargoHome, tmp_path: Path
+) -> None:
+    """Cargo fails on a plugin that never answers; the chain must not turn it into a warning."""
+    pid_file = tmp_path / "pid"
+    hung = token_script(
+        tmp_path,
+        f"""
+        import os, time
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        time.sleep(60)
+        """,
+    )
+    cargo_home.write_config(REGISTRY + f'credential-provider = "{hung}"\n')
+    chain = ProviderChain([CargoProvider(cwd=tmp_path, timeout=1.0)], timeout=1.0)
+
+    with pytest.raises(ProviderError) as caught:
+        chain.resolve(URL)
+
+    message = str(caught.value)
+    assert f"credential plugin `{hung}` did not finish" in message
+    assert "Cargo registry `my-reg`" in message
+    assert message.count(hung) == 1
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)

@@ -17,6 +17,7 @@ from authadapter import (
     Found,
     Miss,
     Origin,
+    ProviderChain,
     ProviderError,
     ProviderTimeoutError,
     RawToken,
@@ -240,3 +241,15 @@ def test_a_single_line_round_trips_with_cargos_trimming(line: str) -> None:
 
     for output in (line, line + "\n"):
         assert parse_token_output(output.encode(), "command `x`") == expected
+
+
+def test_a_hung_command_is_named_in_the_chains_warning(tmp_path: Path) -> None:
+    """The command's own deadline comes before the chain's, so the warning says which one hung."""
+    argv = script(tmp_path, "import time\ntime.sleep(60)\n", name="hangs.py")
+    provider = CommandProvider(argv, hosts=["h.example"], timeout=1.0)
+    chain = ProviderChain([provider], timeout=1.0)
+
+    result = chain.ask(provider, Origin.from_url("https://h.example/"), "https://h.example/")
+
+    assert isinstance(result, Failure)
+    assert result.message.startswith(f"command `{sys.executable}` did not finish within")

@@ -41,11 +41,23 @@ __all__ = [
     "CommandProvider",
     "describe_command",
     "parse_token_output",
+    "process_timeout",
     "run_token_command",
 ]
 
 MAX_OUTPUT = 64 * 1024
 """Bytes of stdout accepted from a credential command before it is stopped."""
+
+
+def process_timeout(timeout: float) -> float:
+    """How long a child may run inside a provider the chain waits ``timeout`` seconds for.
+
+    A little less than the chain's wait: the child is killed, and its provider
+    answers with an error naming it, before the chain stops waiting and the
+    lookup ends as an anonymous "did not answer" warning with the child still
+    running behind it.
+    """
+    return max(0.0, timeout - min(1.0, timeout / 10))
 
 
 def describe_command(argv: Sequence[str]) -> str:
@@ -289,7 +301,8 @@ class CommandProvider:
     and ``AUTHADAPTER_HOST`` added to its environment. Its single line of
     output becomes ``credential(line)`` (a ``BearerToken`` by default). A
     failing command is a non-fatal ``Failure``: the chain warns and asks the
-    next provider.
+    next provider. ``timeout`` is the chain's; the command gets slightly less
+    (``process_timeout``), so a hung command is reported by name.
     """
 
     blocking = True
@@ -327,7 +340,8 @@ class CommandProvider:
         what = describe_command(self.argv)
         env = {**self.env, "AUTHADAPTER_URL": url, "AUTHADAPTER_HOST": origin.host}
         try:
-            line = run_token_command(self.argv, env=env, timeout=self.timeout, what=what)
+            timeout = process_timeout(self.timeout)
+            line = run_token_command(self.argv, env=env, timeout=timeout, what=what)
             if not line:
                 return Failure(f"{what} printed an empty token", ttl=self.ttl)
             return Found(self.credential(line), what, self.ttl)

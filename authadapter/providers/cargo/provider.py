@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from authadapter._credentials import RawToken
-from authadapter._exceptions import AuthAdapterError, ConfigError
+from authadapter._exceptions import AuthAdapterError, ConfigError, ProviderTimeoutError
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss
 from authadapter.providers.cargo.config import (
@@ -38,7 +38,7 @@ from authadapter.providers.cargo.keychain import macos_keychain_token, wincred_t
 from authadapter.providers.cargo.libsecret import libsecret_token
 from authadapter.providers.cargo.plugin import plugin_get
 from authadapter.providers.cargo.token import registry_token
-from authadapter.providers.command import describe_command, run_token_command
+from authadapter.providers.command import describe_command, process_timeout, run_token_command
 
 __all__ = ["IN_PLUGIN_VARIABLE", "CargoProvider"]
 
@@ -55,7 +55,10 @@ class CargoProvider:
 
     ``cwd`` is where Cargo's configuration search starts (default: the
     working directory at the first lookup); ``environ`` defaults to
-    ``os.environ``; ``timeout`` bounds each command and plugin run.
+    ``os.environ``; ``timeout`` is the chain's. The commands and plugins of
+    one lookup share slightly less (``process_timeout``): a hung plugin is
+    killed and reported by name as the fatal error it is to Cargo, before the
+    chain would give up on the whole provider with a mere warning.
     """
 
     name = "cargo"
@@ -108,11 +111,15 @@ class CargoProvider:
         # Two registries on one origin: the answer depends on the path, and the
         # chain caches per origin, so it must not be cached at all.
         path_dependent = len(registries) > 1
+        deadline = time.monotonic() + process_timeout(self.timeout)
         for registry in registries:
             for spec in config.providers_for(registry):
-                label = f"{spec} for Cargo registry `{registry.name}`"
+                # a plugin's own errors name it already
+                label = f"Cargo registry `{registry.name}`"
+                if spec.is_builtin:
+                    label = f"{spec} for {label}"
                 try:
-                    answer = self._ask(config, registry, spec)
+                    answer = self._ask(config, registry, spec, deadline)
                     if answer is None:
                         continue
                     token, source, ttl = answer
@@ -122,19 +129,27 @@ class CargoProvider:
                 return Found(credential, f"{label} ({source})", 0 if path_dependent else ttl)
         return Miss(ttl=0 if path_dependent else None)
 
-    def _ask(self, config: CargoConfig, registry: Registry, spec: ProviderSpec) -> _Answer:
+    def _time_left(self, spec: ProviderSpec, deadline: float) -> float:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ProviderTimeoutError(f"no time left to run {spec} within {self.timeout:g} s")
+        return left
+
+    def _ask(
+        self, config: CargoConfig, registry: Registry, spec: ProviderSpec, deadline: float
+    ) -> _Answer:
         program = spec.program
         index_url = registry.index_url
         if program == "cargo:token":
             entry = registry_token(registry, config.home, self.env)
             return None if entry is None else (entry.token, entry.source, None)
         if program == "cargo:token-from-stdout":
-            return self._token_from_stdout(registry, spec)
+            return self._token_from_stdout(registry, spec, self._time_left(spec, deadline))
         if program == "cargo:libsecret":
             token = libsecret_token(index_url)
             return None if token is None else (token, "Secret Service", None)
         if program == "cargo:macos-keychain":
-            token = macos_keychain_token(index_url, timeout=self.timeout)
+            token = macos_keychain_token(index_url, timeout=self._time_left(spec, deadline))
             return None if token is None else (token, "macOS keychain", None)
         if program == "cargo:wincred":
             token = wincred_token(index_url)
@@ -153,19 +168,19 @@ class CargoProvider:
             spec.args,
             index_url,
             registry.name,
-            timeout=self.timeout,
+            timeout=self._time_left(spec, deadline),
             now=self.clock,
         )
         return None if found is None else (found.token, "credential plugin", found.ttl)
 
-    def _token_from_stdout(self, registry: Registry, spec: ProviderSpec) -> _Answer:
+    def _token_from_stdout(self, registry: Registry, spec: ProviderSpec, timeout: float) -> _Answer:
         if not spec.args:
             raise ConfigError("cargo:token-from-stdout needs a command")
         argv = [arg.replace("{index_url}", registry.index_url) for arg in spec.args]
         env = {"CARGO_REGISTRY_INDEX_URL": registry.index_url}
         env["CARGO_REGISTRY_NAME_OPT"] = registry.name
         what = describe_command(argv)
-        token = run_token_command(argv, env=env, timeout=self.timeout, what=what)
+        token = run_token_command(argv, env=env, timeout=timeout, what=what)
         return token, what, None
 
 
