@@ -126,10 +126,30 @@ def _logout(args: argparse.Namespace, streams: _Streams) -> int:
     key = key_for_host(args.host)
     removed = delete_credential(key)
     if not removed:
+        elsewhere = _stores_holding(key)
+        if elsewhere:
+            raise AuthAdapterError(
+                f"{key} is not in a store login writes to; it is in {', '.join(elsewhere)}, "
+                "which authadapter does not edit"
+            )
         raise AuthAdapterError(f"no stored credential for {key}")
     for where in removed:
         streams.print(f"removed {key} from {where}")
     return 0
+
+
+def _stores_holding(key: str) -> list[str]:
+    """Where else ``key`` is stored (netrc, the environment): a logout that removed nothing."""
+    from authadapter._defaults import default_providers
+    from authadapter._matching import normalize_key
+    from authadapter._report import list_entries
+
+    try:
+        entries, _ = list_entries(default_providers())
+    except AuthAdapterError:
+        return []
+    sources = [entry.source for entry in entries if normalize_key(entry.key) == key]
+    return list(dict.fromkeys(sources))
 
 
 # list / which ---------------------------------------------------------------

@@ -141,6 +141,20 @@ def test_logout_says_where_it_removed_the_key_and_fails_when_there_was_none() ->
     assert second == (1, "", "authadapter: error: no stored credential for *.prefix.dev\n")
 
 
+def test_logout_of_a_netrc_entry_says_where_it_is_and_leaves_it() -> None:
+    netrc = Path.home() / ".netrc"
+    netrc.write_text("machine a.example.org login al password pw-netrc-123\n")
+
+    status, out, err = run("logout", "a.example.org")
+
+    assert (status, out) == (1, "")
+    assert err == (
+        f"authadapter: error: a.example.org is not in a store login writes to; it is in "
+        f"{netrc}, which authadapter does not edit\n"
+    )
+    assert "pw-netrc-123" in netrc.read_text()
+
+
 def test_list_masks_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     run("login", "a.example.org", "--username", "al", "--password", "pw-al-123")
     run("login", "c.example.org", "--conda-token", "ct-5678-abc")
