@@ -53,6 +53,8 @@ def key_for_host(argument: str) -> str:
     wildcard = text.startswith("*.")
     if wildcard:
         text = text[2:]
+    if is_ip_address(text) and ":" in text:
+        text = f"[{text}]"  # a bare IPv6 address, as a user would type ``::1``
     if "://" not in text:
         text = "//" + text
     invalid = ConfigError(f"{argument!r} is not a host name or URL")

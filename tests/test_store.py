@@ -40,6 +40,9 @@ def _empty_memory_keyring() -> None:
         ("http://127.0.0.1:8080/channel", "127.0.0.1:8080"),
         ("example.org:8443", "example.org:8443"),
         ("https://[::1]:8443/x", "[::1]:8443"),
+        ("::1", "[::1]"),
+        ("[::1]", "[::1]"),
+        ("FE80::1", "[fe80::1]"),
         ("sparse+https://index.example.org/", "index.example.org"),
     ],
 )
