@@ -55,7 +55,16 @@ def _where(name: str, providers: list[CredentialProvider], settings: Settings) -
     return "; ".join(_location(provider) for provider in providers)
 
 
+_READS_FROM = {
+    "cargo": "Cargo's config.toml (working directory upwards, then $CARGO_HOME), "
+    "its credentials.toml and credential providers",
+}
+"""For stores that are not one file or variable: what to tell the user instead of a class name."""
+
+
 def _location(provider: CredentialProvider) -> str:
+    if provider.name in _READS_FROM:
+        return _READS_FROM[provider.name]
     description = getattr(provider, "description", None)
     if isinstance(description, str):
         return description

@@ -249,6 +249,17 @@ def test_authadapter_config_prints_the_effective_chain_without_secrets(
     assert {line.split()[1] for line in lines[8:]} >= {"keyring", "rattler-credentials-file"}
 
 
+def test_authadapter_config_says_where_cargo_credentials_come_from() -> None:
+    out = io.StringIO()
+    assert cli.main(["config"], stdout=out, stderr=io.StringIO()) == 0
+
+    [line] = [line for line in out.getvalue().splitlines() if line.split()[1:2] == ["cargo"]]
+    assert line.split(None, 3)[3] == (
+        "Cargo's config.toml (working directory upwards, then $CARGO_HOME), "
+        "its credentials.toml and credential providers"
+    )
+
+
 def test_authadapter_config_reports_a_broken_file_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
