@@ -54,13 +54,32 @@ def prepare(auth: RegistryAuth, request: requests.PreparedRequest) -> requests.P
         request.register_hook("response", guard_redirect)  # type: ignore[no-untyped-call]
         return request
     resolution = auth.chain.resolve(url)
-    sent = apply(auth, request, resolution)
-
-    def on_response(response: requests.Response, **kwargs: Any) -> requests.Response:
-        return handle_response(auth, response, sent, kwargs)
-
-    request.register_hook("response", on_response)  # type: ignore[no-untyped-call]
+    request.register_hook(  # type: ignore[no-untyped-call]
+        "response", ResponseHook(auth, request, apply(auth, request, resolution))
+    )
     return request
+
+
+class ResponseHook:
+    """The response hook of one ``Session.send``: what was sent, kept up to date.
+
+    requests builds every redirect hop from a copy of the first request, so
+    after a re-send with a fresh credential the first request is changed too:
+    otherwise each hop would go out with the credential just found stale, be
+    rejected, and cost another lookup and another request.
+    """
+
+    __slots__ = ("auth", "request", "sent")
+
+    def __init__(
+        self, auth: RegistryAuth, request: requests.PreparedRequest, sent: Credential | None
+    ) -> None:
+        self.auth = auth
+        self.request = request
+        self.sent = sent
+
+    def __call__(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        return handle_response(self, response, kwargs)
 
 
 def apply(
@@ -112,11 +131,9 @@ def guard_redirect(response: requests.Response, **kwargs: Any) -> requests.Respo
 
 
 def handle_response(
-    auth: RegistryAuth,
-    response: requests.Response,
-    sent: Credential | None,
-    send_options: dict[str, Any],
+    hook: ResponseHook, response: requests.Response, send_options: dict[str, Any]
 ) -> requests.Response:
+    auth = hook.auth
     last = response.request
     last_url = last.url or ""
     if response.is_redirect:
@@ -126,6 +143,7 @@ def handle_response(
     ):
         return response
     origin = Origin.from_url(last_url)
+    sent = hook.sent
     used = sent if sent is not None and carries(last, sent) else None
     if used is not None:
         auth.invalidate(last_url)
@@ -137,6 +155,12 @@ def handle_response(
     if apply(auth, retry, fresh) is None:
         return response
     retry._authadapter_retry = True  # type: ignore[attr-defined]
+    if origin == Origin.from_url(hook.request.url or ""):  # so the hops that follow carry it
+        hook.sent = fresh.credential
+        first = hook.request.headers
+        first.pop("Authorization", None)
+        if "Authorization" in retry.headers:
+            first["Authorization"] = retry.headers["Authorization"]
     response.content  # noqa: B018  (free the connection before re-using it)
     response.raw.release_conn()
     adapter = response.connection

@@ -107,6 +107,40 @@ async def test_the_async_client_also_retries_once(loopback_server: Servers) -> N
     count("hostile-server scenarios")
 
 
+@pytest.mark.parametrize("client", ["requests", "httpx"])
+def test_after_a_rotated_token_is_refreshed_a_redirect_carries_the_new_one(
+    loopback_server: Servers, client: str
+) -> None:
+    old, new = BearerToken(canary("old")), BearerToken(canary("new"))
+
+    def handler(server: LoopbackServer, request: Received) -> Reply:
+        if request.authorization != new.authorization():
+            return Reply(401, {}, b"")
+        return Reply(302, {"Location": "/b"}) if request.path == "/a" else Reply(200, {}, b"")
+
+    server = loopback_server("127.0.0.2", handler)
+    store = Static({"127.0.0.2": old})
+    auth = RegistryAuth([store])
+    auth.resolve(server.url)  # the old token is cached, then rotated in the store
+    store.entries["127.0.0.2"] = new
+    if client == "requests":
+        with requests.Session() as session:
+            session.auth = auth
+            session.trust_env = False
+            assert session.get(server.url + "/a", timeout=10).status_code == 200
+    else:
+        with httpx.Client(auth=auth, follow_redirects=True, trust_env=False) as http:
+            assert http.get(server.url + "/a").status_code == 200
+    sent = [(r.path, r.authorization) for r in server.received]
+    assert sent == [
+        ("/a", old.authorization()),
+        ("/a", new.authorization()),
+        ("/b", new.authorization()),
+    ]
+    assert store.calls == 2  # the first lookup and one refresh, not one per hop
+    count("hostile-server scenarios")
+
+
 def test_a_redirect_loop_between_origins_leaks_nothing(loopback_server: Servers) -> None:
     box: dict[str, LoopbackServer] = {}
 
