@@ -76,11 +76,11 @@ def _repodata_gets(server: LoopbackServer) -> list[Received]:
     return [r for r in server.received if r.method == "GET" and r.path.endswith("repodata.json")]
 
 
-def fetch_with_rattler(server: LoopbackServer, cache: Path) -> Received:
-    """Let py-rattler fetch the channel; the GET of repodata.json it sent."""
+def fetch_with_rattler(server: LoopbackServer, cache: Path, channel: str | None = None) -> Received:
+    """Let py-rattler fetch the channel (default: the server's); the GET it sent."""
     before = len(server.received)
     result = subprocess.run(
-        [sys.executable, "-c", _FETCH, f"{server.url}/chan", str(cache)],
+        [sys.executable, "-c", _FETCH, channel or f"{server.url}/chan", str(cache)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -319,3 +319,74 @@ def test_after_logout_rattler_sends_nothing(
     assert logout.stdout == "removed 127.0.0.7 from keyring (service rattler)\n"
     assert received.authorization is None
     assert received.path == "/chan/noarch/repodata.json"
+
+
+# wildcard keys for real host names, through a loopback HTTP proxy -------------
+#
+# Only loopback is reachable and ``*.localhost`` names do not resolve here, so
+# the server doubles as a plain-http proxy: py-rattler (reqwest honours
+# ``http_proxy``) and RegistryAuth ask it for ``http://repo.prefix.test/...``
+# and the URL they chose arrives in the request line, the Authorization with it.
+
+PROXIED_CHANNEL = "http://repo.prefix.test/chan"
+
+
+def _through_proxy(server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, server.url)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _proxied_with_registry_auth(server: LoopbackServer) -> tuple[Received, Received]:
+    url = f"{PROXIED_CHANNEL}/noarch/repodata.json"
+    auth = RegistryAuth(allow_http_hosts=["repo.prefix.test"])
+    with httpx.Client(auth=auth, proxy=server.url) as client:
+        assert client.get(url).status_code == 200
+    session = requests.Session()
+    session.auth = auth
+    assert session.get(url, proxies={"http": server.url}).status_code == 200
+    gets = _repodata_gets(server)
+    return gets[-2], gets[-1]
+
+
+def test_wildcard_login_for_a_one_dot_host_is_used_by_rattler_for_its_subdomain(
+    loopback_server: Callable[..., LoopbackServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = loopback_server("127.0.0.8", _channel)
+    _through_proxy(server, monkeypatch)
+
+    out = _login("prefix.test", "--token", "-", stdin="wild-token-0009\n")
+    received = fetch_with_rattler(server, tmp_path / "cache", PROXIED_CHANNEL)
+
+    assert out.startswith("stored bearer token for *.prefix.test in ")
+    assert received.path == f"{PROXIED_CHANNEL}/noarch/repodata.json"
+    assert received.authorization == "Bearer wild-token-0009"
+
+
+def test_wildcard_key_pixi_wrote_is_sent_the_same_by_rattler_and_registry_auth(
+    loopback_server: Callable[..., LoopbackServer],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = loopback_server("127.0.0.8", _channel)
+    _through_proxy(server, monkeypatch)
+    path = rattler_credentials_path()
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        json.dumps(
+            {
+                "*.prefix.test": {"BasicHTTP": {"username": "wu", "password": "wild-pw-0010"}},
+                "prefix.test": {"BearerToken": "bare-host-only-0011"},
+            }
+        )
+    )
+
+    by_rattler = fetch_with_rattler(server, tmp_path / "cache", PROXIED_CHANNEL)
+    by_httpx, by_requests = _proxied_with_registry_auth(server)
+
+    for received in (by_rattler, by_httpx, by_requests):
+        assert received.path == f"{PROXIED_CHANNEL}/noarch/repodata.json"
+        assert received.authorization == "Basic d3U6d2lsZC1wdy0wMDEw"
