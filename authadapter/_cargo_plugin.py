@@ -59,13 +59,29 @@ def _plain_url(index_url: str) -> str:
 
 
 def _get(index_url: str) -> dict[str, Any]:
-    from authadapter._defaults import default_providers
-    from authadapter._registry_auth import RegistryAuth
+    """``RegistryAuth``'s answer, from the same parts without ``RegistryAuth`` itself.
 
-    providers = [p for p in default_providers() if not isinstance(p, CargoProvider)]
-    auth = RegistryAuth(providers)
+    ``RegistryAuth`` derives from ``httpx.Auth``, and importing httpx would
+    be a third of the start-up time Cargo pays for every registry it touches.
+    """
+    from authadapter._chain import ProviderChain
+    from authadapter._config import resolve_settings
+    from authadapter._defaults import default_providers
+    from authadapter._origin import normalize_host
+    from authadapter._policy import apply_resolution
+
+    settings = resolve_settings()
+    providers = [p for p in default_providers(settings) if not isinstance(p, CargoProvider)]
+    chain = ProviderChain(
+        providers, ttl=settings.ttl, negative_ttl=settings.negative_ttl, timeout=settings.timeout
+    )
     url = _plain_url(index_url)
-    applied = auth.plan(url, auth.resolve(url))
+    resolution = chain.resolve(url)
+    origin = resolution.origin
+    allowed = {normalize_host(host) for host in settings.allow_http_hosts}
+    if origin.scheme == "http" and not (origin.is_loopback or origin.host in allowed):
+        return _error("not-found")  # RegistryAuth's plain-http rule
+    applied = apply_resolution(url, resolution)
     if applied is None or applied.authorization is None:
         return _error("not-found")
     answer = {

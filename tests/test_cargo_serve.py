@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +168,36 @@ def test_stored_credential_sends_the_token_back_verbatim() -> None:
     for token in ("abc", "Bearer  two-spaces", "Bearer "):
         assert stored_credential(token) == RawToken(token)
         assert stored_credential(token).authorization() == token
+
+
+def test_allow_http_hosts_lets_a_plain_http_registry_have_its_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "authadapter.toml"
+    config.write_text('allow_http_hosts = ["registry.example"]\n')
+    monkeypatch.setenv("AUTHADAPTER_CONFIG", str(config))
+    credentials(monkeypatch, {"registry.example": {"BearerToken": "clear"}})
+
+    assert get("sparse+http://registry.example/i/")["Ok"]["token"] == "Bearer clear"
+
+
+def test_get_answers_without_importing_an_http_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cargo starts the plugin once per registry; httpx alone would add a third to that."""
+    credentials(monkeypatch, {"127.0.0.1:8765": {"BearerToken": "xyz"}})
+    code = (
+        "import sys\n"
+        "from authadapter._cargo_plugin import serve\n"
+        "serve(sys.stdin, sys.stdout, [])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'requests')),"
+        " file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(request("get", operation="read")) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert json.loads(done.stdout.splitlines()[1])["Ok"]["token"] == "Bearer xyz"
+    assert done.stderr.strip() == "[]"
