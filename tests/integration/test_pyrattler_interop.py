@@ -390,3 +390,17 @@ def test_wildcard_key_pixi_wrote_is_sent_the_same_by_rattler_and_registry_auth(
     for received in (by_rattler, by_httpx, by_requests):
         assert received.path == f"{PROXIED_CHANNEL}/noarch/repodata.json"
         assert received.authorization == "Basic d3U6d2lsZC1wdy0wMDEw"
+
+
+def test_netrc_entry_is_sent_the_same_by_rattler_and_registry_auth(
+    loopback_server: Callable[..., LoopbackServer], tmp_path: Path
+) -> None:
+    server = loopback_server("127.0.0.9", _channel)
+    (Path.home() / ".netrc").write_text(
+        "machine 127.0.0.9 login nu password netrc-pw-0012\n"
+        "machine 127.0.0.10 login other password not-this-one\n"
+    )
+
+    _assert_same_on_the_wire(
+        server, tmp_path / "cache", "Basic bnU6bmV0cmMtcHctMDAxMg==", "/chan/noarch/repodata.json"
+    )
