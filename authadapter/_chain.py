@@ -22,6 +22,7 @@ earlier one is worth asking again.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import threading
@@ -64,20 +65,34 @@ class _CacheEntry:
 class _Flight:
     """One lookup in progress; late arrivals wait for its result instead of repeating it."""
 
-    __slots__ = ("done", "error", "generation", "resolution")
+    __slots__ = ("done", "error", "generation", "resolution", "shared", "url")
 
-    def __init__(self, generation: int) -> None:
+    def __init__(self, generation: int, url: str) -> None:
         self.done = threading.Event()
         self.generation = generation
+        self.url = url
         self.resolution: Resolution | None = None
+        self.shared = False  # whether the answer holds for other URLs of the origin
         self.error: BaseException | None = None
+
+
+def _own_copy(error: Exception) -> Exception:
+    """A copy of a leader's error for a waiter to raise, so threads never share a traceback."""
+    try:
+        clone = copy.copy(error)
+    except Exception:  # an exception class copy cannot rebuild
+        return error
+    return clone if type(clone) is type(error) else error
 
 
 class ProviderChain:
     """An ordered list of providers with a cache in front.
 
     Thread-safe: concurrent misses for one origin cause one lookup (single
-    flight); the others wait for it and share its result or its error.
+    flight); the others wait for it and share its result or its error (each
+    raising its own copy). An answer that may not be cached (``ttl=0``, as a
+    provider whose answer depends on the path gives) is shared only with
+    callers of the same URL; the others ask again.
     ``lookups`` counts the lookups that asked the providers.
     """
 
@@ -162,24 +177,37 @@ class ProviderChain:
                 self._flights.pop(origin, None)
 
     def _resolve_once(self, origin: Origin, url: str) -> Resolution:
-        with self._lock:
-            entry = self._cache.get(origin)
-            if entry is not None and entry.expires_at > self.clock():
-                return entry.resolution
-            flight = self._flights.get(origin)
-            leader = flight is None
-            if flight is None:
-                flight = self._flights[origin] = _Flight(self._generation)
-                self.lookups += 1
-        if not leader:
+        while True:
+            with self._lock:
+                entry = self._cache.get(origin)
+                if entry is not None and entry.expires_at > self.clock():
+                    return entry.resolution
+                flight = self._flights.get(origin)
+                if flight is None:
+                    flight = self._flights[origin] = _Flight(self._generation, url)
+                    self.lookups += 1
+                    leader = True
+                else:
+                    leader = False
+            if leader:
+                return self._lead(flight, origin, url)
             flight.done.wait()
-            if flight.error is not None:
-                raise flight.error
-            assert flight.resolution is not None
-            return flight.resolution
+            error = flight.error
+            if error is None:
+                if flight.shared or flight.url == url:
+                    assert flight.resolution is not None
+                    return flight.resolution
+            elif isinstance(error, Exception):
+                raise _own_copy(error)
+            # Otherwise ask again: the answer was for the leader's path only (it
+            # must not be cacheable, ``ttl=0``), or the leader was interrupted
+            # (KeyboardInterrupt, SystemExit), which is its thread's business.
+
+    def _lead(self, flight: _Flight, origin: Origin, url: str) -> Resolution:
         try:
             resolution, lifetime = self._ask_providers(origin, url)
             flight.resolution = resolution
+            flight.shared = lifetime > 0
             with self._lock:
                 if lifetime > 0 and flight.generation == self._generation:
                     self._cache[origin] = _CacheEntry(resolution, self.clock() + lifetime)

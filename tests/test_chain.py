@@ -22,6 +22,7 @@ from authadapter import (
     Origin,
     ProviderChain,
     ProviderError,
+    Resolution,
 )
 
 URL = "https://repo.example.org/simple/pkg/"
@@ -292,6 +293,96 @@ def test_waiting_threads_share_a_fatal_error_without_asking_again() -> None:
     with pytest.raises(ProviderError):  # a fatal error is not cached
         chain.resolve(URL)
     assert provider.calls == 2
+
+
+class WatchedEvent(threading.Event):
+    """A flight's ``done`` event that tells the test when a waiter has joined the flight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waiting.set()
+        return super().wait(timeout)
+
+
+def lead_and_wait(
+    chain: ProviderChain, first_url: str, second_url: str, release: threading.Event
+) -> list[object]:
+    """The first URL's lookup starts and blocks; the second joins its flight; then release."""
+    outcomes: list[object] = [None, None]
+
+    def run(index: int, url: str) -> None:
+        try:
+            outcomes[index] = chain.resolve(url)
+        except BaseException as error:  # the test looks at what each thread got
+            outcomes[index] = error
+
+    leader = threading.Thread(target=run, args=(0, first_url))
+    leader.start()
+    origin = Origin.from_url(first_url)
+    for _ in range(1000):
+        if origin in chain._flights:
+            break
+        time.sleep(0.01)
+    watched = chain._flights[origin].done = WatchedEvent()
+    waiter = threading.Thread(target=run, args=(1, second_url))
+    waiter.start()
+    assert watched.waiting.wait(10)
+    release.set()
+    leader.join(10)
+    waiter.join(10)
+    return outcomes
+
+
+def test_an_answer_for_one_path_is_not_shared_with_a_waiter_for_another() -> None:
+    release = threading.Event()
+
+    def per_path(origin: Origin, url: str) -> LookupResult:
+        if url.endswith("/one/"):
+            release.wait(10)
+        return Found(BearerToken("for" + url.rsplit("/", 2)[1]), "per-path store", ttl=0)
+
+    provider = Counting(token)
+    provider.lookup = per_path  # type: ignore[method-assign]
+    chain = ProviderChain([provider])
+    base = "https://repo.example.org/registries"
+    outcomes = lead_and_wait(chain, base + "/one/", base + "/two/", release)
+    credentials = [o.credential for o in outcomes if isinstance(o, Resolution)]
+    assert credentials == [BearerToken("forone"), BearerToken("fortwo")]
+
+
+def test_a_waiter_asks_again_when_the_leaders_thread_is_interrupted() -> None:
+    release = threading.Event()
+
+    def answer(n: int) -> LookupResult:
+        if n == 1:
+            release.wait(10)
+            raise KeyboardInterrupt  # meant for the leader's thread alone
+        return token(n)
+
+    provider = Counting(answer)
+    chain = ProviderChain([provider])
+    outcomes = lead_and_wait(chain, URL, URL, release)
+    assert isinstance(outcomes[0], KeyboardInterrupt)
+    assert isinstance(outcomes[1], Resolution)
+    assert outcomes[1].credential == BearerToken("tok-2")
+
+
+def test_each_waiter_raises_its_own_copy_of_a_fatal_error() -> None:
+    release = threading.Event()
+
+    def answer(n: int) -> LookupResult:
+        release.wait(10)
+        return Failure("plugin said no", fatal=True)
+
+    chain = ProviderChain([Counting(answer)])
+    leader, waiter = lead_and_wait(chain, URL, URL, release)
+    assert isinstance(leader, ProviderError)
+    assert isinstance(waiter, ProviderError)
+    assert str(waiter) == str(leader) == "counting: plugin said no"
+    assert waiter is not leader  # one traceback per thread, not frames of both in one
 
 
 async def test_sixty_four_tasks_missing_one_origin_make_one_provider_call() -> None:
