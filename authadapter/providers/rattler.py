@@ -11,7 +11,6 @@ lookup fail (the chain moves on) and is never rewritten.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from pathlib import Path
@@ -19,11 +18,8 @@ from pathlib import Path
 from authadapter._credentials import Credential
 from authadapter._exceptions import StoreError
 from authadapter._files import atomic_write, locked, read_text
-from authadapter._matching import candidate_keys, normalize_key
-from authadapter._origin import Origin
-from authadapter._provider import Failure, Found, LookupResult, Miss
 
-from ._entry import StoredEntry
+from ._document import DocumentProvider
 from .rattler_format import (
     CredentialsDocument,
     dump_document,
@@ -38,8 +34,6 @@ __all__ = [
     "rattler_credentials_file_provider",
     "rattler_credentials_path",
 ]
-
-logger = logging.getLogger("authadapter")
 
 AUTH_FILE_VARIABLE = "RATTLER_AUTH_FILE"
 
@@ -62,18 +56,16 @@ def rattler_credentials_file_provider() -> RattlerFileProvider:
     return RattlerFileProvider(rattler_credentials_path(), name="rattler-credentials-file")
 
 
-class RattlerFileProvider:
+class RattlerFileProvider(DocumentProvider):
     """One credentials file in rattler's format; it need not exist."""
 
-    blocking = False
-
     def __init__(self, path: Path, *, name: str = "rattler-file") -> None:
+        super().__init__(str(path))
         self.path = path
         self._name = name
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
         self._document: CredentialsDocument | None = None
-        self._warned: set[tuple[str, str]] = set()
 
     @property
     def name(self) -> str:
@@ -81,29 +73,6 @@ class RattlerFileProvider:
 
     def __repr__(self) -> str:
         return f"RattlerFileProvider({str(self.path)!r}, name={self._name!r})"
-
-    def lookup(self, origin: Origin, url: str) -> LookupResult:
-        try:
-            document = self._read()
-        except StoreError as error:
-            return Failure(str(error))
-        if document is None:
-            return Miss()
-        for key in candidate_keys(origin):
-            credential = document.entries.get(key)
-            if credential is not None:
-                return Found(credential, self._source(document.keys[key]))
-        return Miss()
-
-    def entries(self) -> list[StoredEntry]:
-        """Every usable entry, in file order. Raises ``StoreError`` for an unreadable file."""
-        document = self._read()
-        if document is None:
-            return []
-        return [
-            StoredEntry(document.keys[normal], credential, str(self.path))
-            for normal, credential in document.entries.items()
-        ]
 
     def save(self, key: str, credential: Credential) -> str:
         """Store ``credential`` under ``key``, keeping every other entry; returns the path.
@@ -134,9 +103,6 @@ class RattlerFileProvider:
             return {}
         return dict(parse_document(text, str(self.path)).document)
 
-    def _source(self, key: str) -> str:
-        return f"{self.path} (key {key!r})"
-
     def _forget(self) -> None:
         with self._lock:
             self._stamp = None
@@ -157,11 +123,7 @@ class RattlerFileProvider:
         if text is None:
             return None
         document = parse_document(text, str(self.path))
-        for skipped in document.skipped:
-            marker = (normalize_key(skipped.key), skipped.reason)
-            if marker not in self._warned:
-                self._warned.add(marker)
-                logger.warning("%s: skipping entry %r: %s", self.path, skipped.key, skipped.reason)
+        self._warn_skipped(document)
         with self._lock:
             self._stamp, self._document = stamp, document
         return document
