@@ -14,10 +14,12 @@ it and exit 0 (an error is an answer too; only a missing request exits 1).
   configuration would ask us again. ``AUTHADAPTER_IN_CARGO_PLUGIN`` is set too,
   so a command run from here that runs cargo cannot loop back either.
 * ``login`` stores the token so that it is sent back verbatim, as Cargo sends
-  it: ``Bearer xyz`` as a bearer token, anything else as a raw token (which
-  pixi's credential formats cannot hold: that login is refused with a message
-  saying so). The key is the index URL's host, with its port when that is not
-  the default (``host`` or ``host:port``, never a wildcard: a Cargo token
+  it: ``Bearer xyz`` as a bearer token. Any other token is refused with a
+  message saying where it can go: pixi's formats have no raw kind, storing it
+  as a bearer token would add ``Bearer ``, and writing Cargo's own
+  ``credentials.toml`` is not ours to do unasked. The key is the index URL's
+  host, with its port when that is not the default (``host`` or
+  ``host:port``, never a wildcard: a Cargo token
   belongs to one registry), written by ``authadapter._store.save_credential``.
   ``logout`` deletes that key everywhere login writes.
 * Anything else is ``operation-not-supported``. Error messages come from
@@ -38,6 +40,12 @@ from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE, CargoProvid
 __all__ = ["answer", "serve", "store_key", "stored_credential"]
 
 PROTOCOL_VERSION = 1
+
+RAW_LOGIN_REFUSED = (
+    "authadapter stores only `Bearer <token>` tokens (pixi's formats have no raw token); "
+    "log in with `Bearer <token>` if the registry expects that, otherwise keep the token "
+    'with Cargo: credential-provider = "cargo:token", then `cargo login` again'
+)
 
 
 def store_key(index_url: str) -> str:
@@ -114,14 +122,10 @@ def _login(index_url: str, token: object) -> dict[str, Any]:
         credential = stored_credential(token)
     except InvalidCredentialError as error:
         return _error("other", f"refusing the token: {error}")
-    try:
-        save_credential(store_key(index_url), credential)
-    except InvalidCredentialError as error:
-        return _error(
-            "other",
-            f"{error}; authadapter's stores keep `Bearer <token>` tokens, "
-            "other Cargo tokens belong in cargo:token",
-        )
+    if isinstance(credential, RawToken):
+        # Stored as a bearer token it would come back as `Bearer <token>`, not what Cargo sends.
+        return _error("other", RAW_LOGIN_REFUSED)
+    save_credential(store_key(index_url), credential)
     return {"Ok": {"kind": "login"}}
 
 

@@ -114,12 +114,17 @@ def test_login_get_logout_round_trip(tmp_path: Path) -> None:
     assert again == {"Err": {"kind": "not-found"}}
 
 
-def test_login_of_a_raw_token_is_refused_without_echoing_it() -> None:
+def test_login_of_a_raw_token_is_refused_saying_where_it_can_go() -> None:
+    """Stored as a bearer token it would be sent as `Bearer raw-s3cret`, which Cargo never sends."""
     _, (_, answer) = exchange(request("login", token="raw-s3cret"))
 
+    message = answer["Err"]["message"]
     assert answer["Err"]["kind"] == "other"
-    assert "Bearer <token>" in answer["Err"]["message"]
+    assert "log in with `Bearer <token>`" in message
+    assert 'credential-provider = "cargo:token"' in message
+    assert "\n" not in message
     assert "raw-s3cret" not in json.dumps(answer)
+    assert get() == {"Err": {"kind": "not-found"}}
 
 
 @pytest.mark.parametrize("token", [None, "", "Bearer bad\x01"])
