@@ -722,30 +722,58 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+GROUPS: dict[str, Callable[[Settings, Path], list[Row]]] = {
+    "warm": lambda settings, home: warm_httpx(settings) + warm_requests(settings),
+    "cold": cold_rows,
+    "store": store_rows,
+    "stampede": lambda settings, home: stampede_rows(settings),
+    "round-trip": lambda settings, home: round_trip_rows(settings),
+}
+
+
+def report(rows: list[Row], took: float, quick: bool, status: int, markdown: bool) -> str:
+    """The run's output; with ``markdown``, the "Latest results" block of docs/performance.md."""
+    mode = "Quick" if quick else "Full"
+    if not markdown:
+        return f"machine: {machine()}\nmode: {mode.lower()}, {took:.0f} s\n\n{table(rows)}"
+    return (
+        f"Machine: {machine()}.\n\n"
+        f"{mode} run, {took:.0f} s (`python benchmarks/run.py`, exit status {status}):\n\n"
+        f"{table(rows)}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few iterations: a smoke run")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the machine, the run and the table as docs/performance.md quotes them",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(GROUPS),
+        help="run only these groups of rows (repeatable); all by default",
+    )
     options = parser.parse_args(argv)
     settings = QUICK if options.quick else FULL
+    groups = options.only or list(GROUPS)
     with tempfile.TemporaryDirectory(prefix="authadapter-bench-") as directory:
         home = Path(directory)
         os.environ["HOME"] = str(home)
         os.environ.pop("NETRC", None)
         os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
         started = time.perf_counter()
-        rows = warm_httpx(settings) + warm_requests(settings)
-        rows += cold_rows(settings, home)
-        rows += store_rows(settings, home)
-        rows += stampede_rows(settings)
-        rows += round_trip_rows(settings)
+        rows = [row for name in GROUPS if name in groups for row in GROUPS[name](settings, home)]
         took = time.perf_counter() - started
-    print(f"machine: {machine()}")
-    print(f"mode: {'quick' if options.quick else 'full'}, {took:.0f} s\n")
-    print(table(rows))
     # Timing targets decide the exit status of a full run only; a quick run is too
     # short to judge them, but a miscount (the stampede) fails any run.
     judged = rows if not options.quick else [r for r in rows if r.target == "exactly 1"]
-    return 0 if all(row.met != "MISSED" for row in judged) else 1
+    status = 0 if all(row.met != "MISSED" for row in judged) else 1
+    print(report(rows, took, options.quick, status, options.markdown))
+    return status
 
 
 if __name__ == "__main__":
