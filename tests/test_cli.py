@@ -259,7 +259,8 @@ def test_which_refuses_a_url_without_host() -> None:
     assert err == "authadapter: error: not a URL with a host: not a url\n"
 
 
-def _cli(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run_cli(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """``authadapter ARGV`` in a real process, as a user's shell runs it."""
     return subprocess.run(
         [sys.executable, "-m", "authadapter.cli", *argv],
         input=stdin,
@@ -276,7 +277,7 @@ def test_login_in_a_real_process_then_a_real_request_carries_the_token(
 ) -> None:
     server = loopback_server("127.0.0.6")
 
-    login = _cli("login", server.url, "--token", "-", stdin="proc-token-77\n")
+    login = run_cli("login", server.url, "--token", "-", stdin="proc-token-77\n")
     with httpx.Client(auth=RegistryAuth()) as client:
         client.get(server.url + "/simple/")
 
@@ -290,7 +291,7 @@ def test_login_in_a_real_process_then_a_real_request_carries_the_token(
 
 
 def test_a_failing_command_in_a_real_process_prints_no_traceback() -> None:
-    result = _cli("login", "r.example.org", "--token", "bad\x07token")
+    result = run_cli("login", "r.example.org", "--token", "bad\x07token")
 
     assert result.returncode == 1
     assert (
@@ -312,7 +313,7 @@ def test_console_script_is_installed() -> None:
 
 @pytest.mark.parametrize("argv", [("--cargo-plugin",), ("cargo-credential", "--cargo-plugin")])
 def test_cargo_runs_us_as_a_credential_provider(argv: tuple[str, ...]) -> None:
-    result = _cli(*argv, stdin="")
+    result = run_cli(*argv, stdin="")
 
     # the plugin announces its protocol version first, whatever follows
     assert json.loads(result.stdout.splitlines()[0]) == {"v": [1]}

@@ -39,9 +39,9 @@ class OneHost:
         return Miss()
 
 
-@pytest.fixture(autouse=True)
-def _no_patch_left_behind() -> Iterator[None]:
-    originals = (
+def _patchable() -> tuple[object, ...]:
+    """Everything the patches replace; each test must leave all of it as it found it."""
+    return (
         requests.Session.__init__,
         requests.Session.prepare_request,
         httpx.Client.__init__,
@@ -50,18 +50,15 @@ def _no_patch_left_behind() -> Iterator[None]:
         httpx.request,
         httpx.stream,
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_patch_left_behind() -> Iterator[None]:
+    originals = _patchable()
     yield
     authadapter.unpatch_requests()
     authadapter.unpatch_httpx()
-    assert (
-        requests.Session.__init__,
-        requests.Session.prepare_request,
-        httpx.Client.__init__,
-        httpx.AsyncClient.__init__,
-        httpx.get,
-        httpx.request,
-        httpx.stream,
-    ) == originals
+    assert _patchable() == originals
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from tests.conftest import service_unavailable
 from tests.fixtures_secret_service import SecretService
 from tests.integration.test_secret_service import store_like_rattler
 from tests.servers import LoopbackServer, Received, Reply
+from tests.test_cli import run_cli
 
 REPODATA = json.dumps({"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": {}})
 
@@ -206,15 +207,7 @@ def test_keyring_item_as_rattler_writes_it_is_sent_the_same(
 
 
 def _login(*argv: str, stdin: str = "") -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "authadapter.cli", "login", *argv],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=os.environ.copy(),
-        check=False,
-    )
+    result = run_cli("login", *argv, stdin=stdin)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -307,13 +300,7 @@ def test_after_logout_rattler_sends_nothing(
     server = loopback_server("127.0.0.7", _channel)
     _login("127.0.0.7", "--token", "-", stdin="gone-token-0008\n")
 
-    logout = subprocess.run(
-        [sys.executable, "-m", "authadapter.cli", "logout", "127.0.0.7"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    logout = run_cli("logout", "127.0.0.7")
     received = fetch_with_rattler(server, tmp_path / "cache")
 
     assert logout.stdout == "removed 127.0.0.7 from keyring (service rattler)\n"

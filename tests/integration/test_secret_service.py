@@ -42,20 +42,25 @@ def _secret_tool() -> str:
     return path
 
 
+def _lookup_rattler_item(key: str) -> str:
+    """The secret of rattler's keyring item for ``key``, as the secret-tool CLI reads it."""
+    return subprocess.run(
+        [_secret_tool(), "lookup", "service", "rattler", "username", key],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+
+
 def test_python_keyring_item_is_visible_to_secret_tool(secret_service: SecretService) -> None:
     backend = keyring.core.load_env()
     assert backend is not None
     backend.set_password("rattler", "repo.example.org", '{"BearerToken": "t-1"}')
 
-    found = subprocess.run(
-        [_secret_tool(), "lookup", "service", "rattler", "username", "repo.example.org"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    found = _lookup_rattler_item("repo.example.org")
 
-    assert found.stdout == '{"BearerToken": "t-1"}'
+    assert found == '{"BearerToken": "t-1"}'
 
 
 def test_secret_tool_item_is_visible_to_python_keyring(secret_service: SecretService) -> None:
@@ -119,15 +124,9 @@ class TestSecretServiceContract(ProviderContract):
 def test_login_stores_in_the_keyring_when_it_works(secret_service: SecretService) -> None:
     where = save_credential("repo.example.org", BearerToken("kr-token-1234"))
 
-    found = subprocess.run(
-        [_secret_tool(), "lookup", "service", "rattler", "username", "repo.example.org"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
+    found = _lookup_rattler_item("repo.example.org")
     assert where == "keyring (service rattler)"
-    assert json.loads(found.stdout) == {"BearerToken": "kr-token-1234"}
+    assert json.loads(found) == {"BearerToken": "kr-token-1234"}
     assert not (Path.home() / ".rattler" / "credentials.json").exists()
 
 

@@ -168,13 +168,19 @@ def test_a_config_broken_after_start_leaves_the_program_running_unpatched(
     assert line.endswith("; nothing is patched")
 
 
-def test_a_python_without_authadapter_runs_unpatched_and_says_so(tmp_path: Path) -> None:
+def _bare_python_with_fake_requests(tmp_path: Path) -> tuple[str, Path]:
+    """A venv's python without authadapter, and a directory whose ``requests`` only prints."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
     fake = tmp_path / "fake"
     fake.mkdir()
     (fake / "requests.py").write_text("print('their requests')\n")
+    return python, fake
+
+
+def test_a_python_without_authadapter_runs_unpatched_and_says_so(tmp_path: Path) -> None:
+    python, fake = _bare_python_with_fake_requests(tmp_path)
     pythonpath = os.pathsep.join([SITECUSTOMIZE_DIR, str(fake)])
     silent = run([python, "-c", "print('no http library')"], tmp_path, PYTHONPATH=pythonpath)
     assert (silent.stdout, silent.stderr) == ("no http library\n", "")
@@ -186,12 +192,7 @@ def test_a_python_without_authadapter_runs_unpatched_and_says_so(tmp_path: Path)
 
 def test_authadapter_without_its_dependencies_does_not_stop_the_program(tmp_path: Path) -> None:
     # a Python that finds authadapter's source (here: on sys.path) but not platformdirs
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
-    fake = tmp_path / "fake"
-    fake.mkdir()
-    (fake / "requests.py").write_text("print('their requests')\n")
+    python, fake = _bare_python_with_fake_requests(tmp_path)
     source = Path(SITECUSTOMIZE_DIR).parent.parent
     pythonpath = os.pathsep.join([SITECUSTOMIZE_DIR, str(fake), str(source)])
     importing = [python, "-c", "import requests; print('still running')"]
@@ -233,5 +234,5 @@ def test_print_env_switches_the_patch_on_for_any_python(
     assert variables["AUTHADAPTER_PATCH"] == "requests"
     assert variables["PYTHONPATH"].split(os.pathsep)[0] == SITECUSTOMIZE_DIR
     program = f"import requests; print(requests.get({server.url!r}, timeout=10).status_code)"
-    result = run([sys.executable, "-c", program], **variables)
+    result = run([sys.executable, "-c", program], None, **variables)
     assert result.stdout.strip() == "200", result.stderr
