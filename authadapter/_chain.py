@@ -44,6 +44,9 @@ logger = logging.getLogger("authadapter")
 # URLs always take the full parse (and are never memoised).
 _PLAIN_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\\\s]+(?=[/?#]|\Z)")
 _ORIGIN_MEMO_SIZE = 512
+# A crawler meets origins without end; past this many cached answers the expired
+# ones go, then the oldest: a lookup more, rather than memory without bound.
+_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +213,10 @@ class ProviderChain:
             flight.shared = lifetime > 0
             with self._lock:
                 if lifetime > 0 and flight.generation == self._generation:
-                    self._cache[origin] = _CacheEntry(resolution, self.clock() + lifetime)
+                    now = self.clock()
+                    if len(self._cache) >= _CACHE_SIZE:
+                        self._evict(now)
+                    self._cache[origin] = _CacheEntry(resolution, now + lifetime)
             return resolution
         except BaseException as error:
             flight.error = error
@@ -220,6 +226,18 @@ class ProviderChain:
                 if self._flights.get(origin) is flight:
                     del self._flights[origin]
             flight.done.set()
+
+    def _evict(self, now: float) -> None:
+        """Make room in the full cache (the lock is held): expired entries, else the oldest.
+
+        A quarter of the room is made at once, so a full cache costs one scan
+        per thousand new origins rather than one per origin.
+        """
+        cache = self._cache
+        for origin in [o for o, entry in cache.items() if entry.expires_at <= now]:
+            del cache[origin]
+        while len(cache) > _CACHE_SIZE * 3 // 4:
+            del cache[next(iter(cache))]
 
     def _ask_providers(self, origin: Origin, url: str) -> tuple[Resolution, float]:
         lifetime = float("inf")

@@ -490,3 +490,18 @@ def test_the_origin_memo_stays_small() -> None:
         chain.origin_of(f"https://host-{n}.example.org/x")
     assert len(chain._origins) <= 512
     assert chain.origin_of("https://host-4999.example.org/y").host == "host-4999.example.org"
+
+
+def test_the_cache_stays_bounded_however_many_origins_are_met() -> None:
+    clock = FakeClock()
+    provider = Counting(lambda n: Miss())
+    chain = ProviderChain([provider], negative_ttl=60, clock=clock)
+    for n in range(3000):
+        chain.resolve(f"https://old-{n}.example.org/")
+    clock.advance(120)  # all of those have expired
+    for n in range(6000):
+        chain.resolve(f"https://host-{n}.example.org/")
+    assert len(chain._cache) <= 4096
+    calls = provider.calls
+    chain.resolve("https://host-5999.example.org/")  # the newest answers are still cached
+    assert provider.calls == calls
