@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from typing import Any
+
 import httpx
 import requests
 
 from authadapter import (
+    AuthAdapterError,
     BasicCredential,
     BearerToken,
+    CommandSpec,
     CondaToken,
     Credential,
+    CredentialProvider,
+    Failure,
     Found,
     LookupResult,
     Miss,
     Origin,
+    Patch,
+    ProviderChain,
+    ProviderError,
     RawToken,
     RegistryAuth,
     Resolution,
+    httpx_event_hooks,
     mask_url,
+    patch_httpx,
+    patch_requests,
+    unpatch_httpx,
+    unpatch_requests,
 )
 
 
@@ -49,3 +64,44 @@ header: str | None = kinds[0].authorization()
 masked: str = mask_url("https://u:p@repo.example.org/t/tok/x")
 auth.invalidate()
 auth.invalidate("https://repo.example.org/")
+
+# The keywords of RegistryAuth beyond the provider chain's (docs/configuration.md).
+command = CommandSpec(("repo.example.org",), ("get-token", "--host"), kind="bearer", ttl=0.0)
+basic_command = CommandSpec(("*.example.org",), ("pass", "show"), kind="basic", username="u")
+configured = RegistryAuth(
+    ttl=60.0,
+    negative_ttl=10.0,
+    failure_ttl=5.0,
+    timeout=2.0,
+    allow_http_hosts=("mirror.internal",),
+    order=["rattler-auth-file", "netrc"],
+    enabled={"keyring": False},
+    commands=[command, basic_command],
+    config=False,
+    clock=lambda: 0.0,
+)
+from_file = RegistryAuth(config="/etc/authadapter.toml")
+resolution_async: Callable[[str], Coroutine[Any, Any, Resolution]] = configured.resolve_async
+
+# A provider is anything with a name, a blocking flag and a lookup; the chain takes them.
+provider: CredentialProvider = StaticProvider()
+chain = ProviderChain([provider], ttl=1.0, negative_ttl=1.0, failure_ttl=1.0, timeout=1.0)
+failure: LookupResult = Failure("store unreadable", fatal=False, ttl=5.0)
+lookups: int = chain.lookups
+
+# Patching: a context manager or undo(); each patch knows its auth.
+with patch_requests(auth) as requests_patch:
+    patched: Patch = requests_patch
+    patched_auth: RegistryAuth = requests_patch.auth
+    still_active: bool = requests_patch.active
+httpx_patch: Patch = patch_httpx()
+httpx_patch.undo()
+unpatch_requests()
+unpatch_httpx()
+
+# The redirect guard of a hand-built httpx client.
+hooks: dict[str, list[Callable[..., Any]]] = httpx_event_hooks()
+guarded = httpx.Client(auth=auth, event_hooks=httpx_event_hooks())
+guarded_async = httpx.AsyncClient(auth=auth, event_hooks=httpx_event_hooks(asynchronous=True))
+
+errors: tuple[type[AuthAdapterError], ...] = (ProviderError,)
