@@ -198,7 +198,23 @@ def test_aliases_apply_to_bare_names_only_and_never_shadow_builtins(
         ("mine", "--other"),
         ("cargo:token",),
     ]
-    assert config.aliases["from-env"].words == ("env-tool", "--y")
+    from_env = config.resolve_alias(ProviderSpec(("from-env",), project, "test"))
+    assert from_env.words == ("env-tool", "--y")
+
+
+@pytest.mark.parametrize("reference", ["my-al", "my_al"])
+def test_an_alias_variable_serves_every_spelling_of_the_name(
+    layout: tuple[Path, Path], reference: str
+) -> None:
+    """Seen with cargo 1.95: CARGO_CREDENTIAL_ALIAS_MY_AL answers `my_al` as well as `my-al`."""
+    home, project = layout
+    registry = '[registries.r]\nindex = "sparse+https://r.example/"\n'
+    write(home / "config.toml", registry + f'credential-provider = "{reference}"\n')
+
+    config = load(project, home, CARGO_CREDENTIAL_ALIAS_MY_AL="/opt/from-env --y")
+    [registry] = [r for r in config.registries if r.name == "r"]
+
+    assert words(config.providers_for(registry)) == [("/opt/from-env", "--y")]
 
 
 def test_relative_program_paths_resolve_against_the_defining_project(

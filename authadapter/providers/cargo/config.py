@@ -128,6 +128,10 @@ class CargoConfig:
     registries: tuple[Registry, ...]
     global_providers: tuple[ProviderSpec, ...] | None
     aliases: Mapping[str, ProviderSpec]
+    env_aliases: Mapping[str, ProviderSpec] = field(default_factory=dict)
+    """``CARGO_CREDENTIAL_ALIAS_<NAME>`` values by ``<NAME>``: a variable
+    stands for every spelling of a name (``my-al`` and ``my_al``), a file key
+    for exactly one."""
 
     def registries_for(self, origin: Origin, path: str) -> list[Registry]:
         """Registries whose index is on ``origin``; those whose index holds ``path`` first.
@@ -166,10 +170,14 @@ class CargoConfig:
         return [self.resolve_alias(spec) for spec in specs]
 
     def resolve_alias(self, spec: ProviderSpec) -> ProviderSpec:
-        """An alias applies to a reference without arguments that is not a ``cargo:`` name."""
+        """An alias applies to a reference without arguments that is not a ``cargo:`` name.
+
+        The environment wins over the files, as for every Cargo setting.
+        """
         if len(spec.words) != 1 or spec.is_builtin:
             return spec
-        return self.aliases.get(spec.program, spec)
+        from_env = self.env_aliases.get(env_name(spec.program))
+        return from_env or self.aliases.get(spec.program, spec)
 
 
 def _config_file(directory: Path) -> Path | None:
@@ -310,13 +318,11 @@ def load_cargo_config(
         extra = [ProviderSpec((word,), cwd, name) for word in variable.split()]
         global_providers = (global_providers or []) + extra
 
-    aliases: dict[str, ProviderSpec] = dict(merged.get("credential-alias", {}))
-    for variable, value in environ.items():
-        if variable.startswith("CARGO_CREDENTIAL_ALIAS_"):
-            suffix = variable[len("CARGO_CREDENTIAL_ALIAS_") :]
-            matches = [alias for alias in aliases if env_name(alias) == suffix]
-            for alias in matches or [suffix.lower().replace("_", "-")]:
-                aliases[alias] = _spec(value, cwd, variable, variable)
+    env_aliases = {
+        variable[len("CARGO_CREDENTIAL_ALIAS_") :]: _spec(value, cwd, variable, variable)
+        for variable, value in environ.items()
+        if variable.startswith("CARGO_CREDENTIAL_ALIAS_")
+    }
 
     indexes: dict[str, str] = {}
     for name, entry in registries_table.items():
@@ -357,5 +363,6 @@ def load_cargo_config(
         files=tuple(paths),
         registries=tuple(registries),
         global_providers=None if global_providers is None else tuple(global_providers),
-        aliases=aliases,
+        aliases=merged.get("credential-alias", {}),
+        env_aliases=env_aliases,
     )
