@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ._exceptions import ConfigError
+from ._origin import normalize_host
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,6 +72,7 @@ DEFAULT_ORDER = (
 
 SWITCH_GROUPS = {"rattler": ("rattler-auth-file", "rattler-credentials-file")}
 KINDS = ("bearer", "raw", "basic", "conda")
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +234,7 @@ def _apply_scalars(settings: Settings, data: Mapping[str, Any], where: str) -> S
     if "allow_http_hosts" in data:
         hosts = data["allow_http_hosts"]
         _check_strings(hosts, where, "allow_http_hosts", allow_empty=True)
+        _check_hosts(hosts, where, "allow_http_hosts", store_keys=False)
         changes["allow_http_hosts"] = tuple(hosts)
     return replace(settings, **changes)
 
@@ -279,10 +283,11 @@ def _command(entry: object, where: str, key: str) -> CommandSpec:
     if isinstance(hosts, str):
         hosts = [hosts]
     _check_strings(hosts, where, f"{key}.hosts", allow_empty=False)
+    _check_hosts(hosts, where, f"{key}.hosts", store_keys=True)
     _check_strings(command, where, f"{key}.command", allow_empty=False)
     kind = entry.get("kind", "bearer")
     username = entry.get("username")
-    _check_kind(kind, username, where, f"{key}.kind")
+    _check_kind(kind, username, where, key)
     ttl = entry.get("ttl")
     timeout = entry.get("timeout")
     return CommandSpec(
@@ -309,7 +314,8 @@ def _check_keys(
 
 def _check_seconds(value: object, where: str, key: str, *, allow_zero: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{where}: {key}: expected a number of seconds, got {_kind(value)}")
+        got = "not a finite number" if isinstance(value, float) else f"got {_kind(value)}"
+        raise ConfigError(f"{where}: {key}: expected a number of seconds, {got}")
     if value < 0 or (value == 0 and not allow_zero):
         bound = "0 or more" if allow_zero else "more than 0"
         raise ConfigError(f"{where}: {key}: expected {bound} seconds")
@@ -325,11 +331,40 @@ def _check_strings(value: object, where: str, key: str, *, allow_empty: bool) ->
 
 def _check_kind(kind: object, username: object, where: str, key: str) -> None:
     if kind not in KINDS:
-        raise ConfigError(f"{where}: {key}: expected one of {', '.join(KINDS)}")
+        raise ConfigError(f"{where}: {key}.kind: expected one of {', '.join(KINDS)}")
     if kind == "basic" and not (isinstance(username, str) and username):
-        raise ConfigError(f"{where}: {key}: kind 'basic' needs a non-empty 'username'")
+        raise ConfigError(f"{where}: {key}.username: kind 'basic' needs a non-empty user name")
     if kind != "basic" and username is not None:
-        raise ConfigError(f"{where}: {key}: 'username' is only used with kind 'basic'")
+        raise ConfigError(f"{where}: {key}.username: only used with kind 'basic'")
+
+
+def _check_hosts(hosts: Sequence[str], where: str, key: str, *, store_keys: bool) -> None:
+    """Each entry must be a host (``store_keys``: or ``host:port``, ``*.domain``).
+
+    A URL or a typo here would be accepted and then never match, which looks
+    to the user like authadapter ignoring the setting; the value itself is
+    not repeated, like every other value.
+    """
+    expected = "a host name, host:port or *.domain" if store_keys else "a host name"
+    for index, host in enumerate(hosts):
+        if not _is_host(host, store_key=store_keys):
+            raise ConfigError(
+                f"{where}: {key}[{index}]: expected {expected} (no scheme, path or spaces)"
+            )
+
+
+def _is_host(text: str, *, store_key: bool) -> bool:
+    host = text
+    if store_key:
+        host = host.removeprefix("*.")
+        before, colon, port = host.rpartition(":")
+        if colon and port.isdigit() and (before.endswith("]") or ":" not in before):
+            host = before
+    try:
+        normal = normalize_host(host)
+    except (ValueError, UnicodeError):
+        return False
+    return ":" in normal or _HOST_NAME.fullmatch(normal) is not None
 
 
 def _kind(value: object) -> str:

@@ -93,6 +93,22 @@ def test_a_full_file() -> None:
         ("ttl = -1", "ttl: expected 0 or more seconds"),
         ("timeout = 0", "timeout: expected more than 0 seconds"),
         ("ttl = true", "ttl: expected a number of seconds, got a boolean"),
+        ("ttl = nan", "ttl: expected a number of seconds, not a finite number"),
+        ("negative_ttl = inf", "negative_ttl: expected a number of seconds, not a finite number"),
+        (
+            "allow_http_hosts = ['ok.example', 'http://mirror.internal']",
+            "allow_http_hosts[1]: expected a host name (no scheme, path or spaces)",
+        ),
+        ("allow_http_hosts = ['*.internal']", "allow_http_hosts[0]: expected a host name ("),
+        ("allow_http_hosts = ['mirror:8080']", "allow_http_hosts[0]: expected a host name ("),
+        (
+            "[[commands]]\nhosts = ['a', 'pkgs example.org']\ncommand = ['x']",
+            "commands[0].hosts[1]: expected a host name, host:port or *.domain",
+        ),
+        (
+            "[[commands]]\nhosts = 'https://pkgs.example.org/'\ncommand = ['x']",
+            "commands[0].hosts[0]: expected a host name, host:port or *.domain",
+        ),
         ("allow_http_hosts = 'a.example'", "allow_http_hosts: expected a list of non-empty"),
         ("providers = 1", "providers: expected a table, got an integer"),
         ("[providers]\norder = ['keyring', 'vault']", "providers.order: unknown provider 'vault'"),
@@ -109,11 +125,11 @@ def test_a_full_file() -> None:
         ),
         (
             "[[commands]]\nhosts = ['a']\ncommand = ['x']\nkind = 'basic'",
-            "commands[0].kind: kind 'basic' needs a non-empty 'username'",
+            "commands[0].username: kind 'basic' needs a non-empty user name",
         ),
         (
             "[[commands]]\nhosts = ['a']\ncommand = ['x']\nusername = 'u'",
-            "commands[0].kind: 'username' is only used with kind 'basic'",
+            "commands[0].username: only used with kind 'basic'",
         ),
         ("[[commands]]\nhosts = ['a']\ncommand = ['x']\nttl = 'x'", "commands[0].ttl: expected"),
         ("[[commands]]\nhosts = ['a']\ncommand = ['x']\nenv = {}", "unknown key 'commands[0].env'"),
@@ -127,6 +143,19 @@ def test_errors_name_the_file_the_key_and_what_was_expected(text: str, message: 
     assert error.startswith(f"{CONFIG}: ")
     assert message in error
     assert "\n" not in error
+
+
+@pytest.mark.parametrize(
+    "hosts", ["a", "*.example.org", "pkgs.example.org:8443", "[::1]:8080", "Bücher.example", "::1"]
+)
+def test_command_hosts_take_every_store_key_form(hosts: str) -> None:
+    text = f"[[commands]]\nhosts = [{hosts!r}]\ncommand = ['x']"
+    assert parse_config(text, CONFIG).commands[0].hosts == (hosts,)
+
+
+@pytest.mark.parametrize("host", ["mirror.internal", "10.0.0.7", "[fd00::7]", "Mirror.Internal."])
+def test_allow_http_hosts_takes_host_names_and_addresses(host: str) -> None:
+    assert parse_config(f"allow_http_hosts = [{host!r}]", CONFIG).allow_http_hosts == (host,)
 
 
 def test_errors_never_repeat_a_value() -> None:
