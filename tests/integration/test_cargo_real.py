@@ -111,19 +111,28 @@ def _require_console_script() -> str:
     return script
 
 
+def _through_authadapter(
+    cargo_home: CargoHome, start: Callable[..., SparseRegistry], token: str, tmp_path: Path
+) -> tuple[SparseRegistry, Path]:
+    """A registry whose only credential provider is `authadapter cargo-credential`, a project."""
+    _require_console_script()
+    registry = start(token)
+    cargo_home.write_config(
+        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
+        'credential-provider = "authadapter cargo-credential"\n'
+    )
+    return registry, write_project(tmp_path / "app", "my-reg")
+
+
 def test_cargo_fetches_with_the_token_authadapter_provides(
     cargo: Cargo,
     cargo_home: CargoHome,
     sparse_registry: Callable[..., SparseRegistry],
     tmp_path: Path,
 ) -> None:
-    _require_console_script()
-    registry = sparse_registry("Bearer stored-by-authadapter")
-    cargo_home.write_config(
-        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
-        'credential-provider = "authadapter cargo-credential"\n'
+    registry, project = _through_authadapter(
+        cargo_home, sparse_registry, "Bearer stored-by-authadapter", tmp_path
     )
-    project = write_project(tmp_path / "app", "my-reg")
 
     login = cargo.run(
         ["login", "--registry", "my-reg"], cwd=project, stdin="Bearer stored-by-authadapter\n"
@@ -147,13 +156,7 @@ def test_cargo_without_a_stored_credential_is_told_not_found(
     sparse_registry: Callable[..., SparseRegistry],
     tmp_path: Path,
 ) -> None:
-    _require_console_script()
-    registry = sparse_registry("never-stored")
-    cargo_home.write_config(
-        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
-        'credential-provider = "authadapter cargo-credential"\n'
-    )
-    project = write_project(tmp_path / "app", "my-reg")
+    registry, project = _through_authadapter(cargo_home, sparse_registry, "never-stored", tmp_path)
 
     done = cargo.run(["generate-lockfile"], cwd=project)
 
@@ -168,13 +171,9 @@ def test_cargo_logout_removes_what_login_stored(
     sparse_registry: Callable[..., SparseRegistry],
     tmp_path: Path,
 ) -> None:
-    _require_console_script()
-    registry = sparse_registry("Bearer tok-to-remove")
-    cargo_home.write_config(
-        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
-        'credential-provider = "authadapter cargo-credential"\n'
+    registry, project = _through_authadapter(
+        cargo_home, sparse_registry, "Bearer tok-to-remove", tmp_path
     )
-    project = write_project(tmp_path / "app", "my-reg")
     login = cargo.run(
         ["login", "--registry", "my-reg"], cwd=project, stdin="Bearer tok-to-remove\n"
     )
@@ -186,6 +185,23 @@ def test_cargo_logout_removes_what_login_stored(
     assert cargo.run(["generate-lockfile"], cwd=project).returncode != 0
     auth = RegistryAuth()
     assert auth.resolve(registry.server.url).credential is None
+
+
+def test_cargo_login_of_a_raw_token_shows_why_it_is_refused(
+    cargo: Cargo,
+    cargo_home: CargoHome,
+    sparse_registry: Callable[..., SparseRegistry],
+    tmp_path: Path,
+) -> None:
+    registry, project = _through_authadapter(cargo_home, sparse_registry, "raw-s3cret", tmp_path)
+
+    login = cargo.run(["login", "--registry", "my-reg"], cwd=project, stdin="raw-s3cret\n")
+
+    assert login.returncode != 0
+    assert "log in with `Bearer <token>`" in login.stderr
+    assert "raw-s3cret" not in login.stderr
+    assert not cargo_home.credentials.exists()
+    assert RegistryAuth().resolve(registry.server.url).credential is None
 
 
 PLUGIN = """
