@@ -16,10 +16,11 @@ What is patched, and why there:
   nothing (no user:password in the URL, no netrc entry). ``Session.auth``
   stays ``None``, as requests leaves it; a caller who sets it wins.
 - httpx: ``Client.__init__`` and ``AsyncClient.__init__`` get ``auth=`` when
-  the caller did not pass the keyword at all; an explicit ``auth=None`` is
-  respected. The module-level helpers (``httpx.get`` ...) pass ``auth=None``
-  to their client on every call, so ``httpx.request`` and ``httpx.stream``
-  are wrapped to turn that ``None`` into the shared auth.
+  the caller passed none or ``auth=None``: ``None`` is httpx's own default,
+  which wrappers pass through, so it says nothing about the caller's wish.
+  The module-level helpers (``httpx.get`` ...) pass ``auth=None`` to their
+  client on every call, so ``httpx.request`` and ``httpx.stream`` are wrapped
+  to turn that ``None`` into the shared auth.
 
 Patches nest: each call pushes, and leaving its ``with`` block (or ``undo()``)
 removes only that call's entry; the classes are restored when the last entry
@@ -300,8 +301,9 @@ def unpatch_requests() -> None:
 def patch_httpx(auth: RegistryAuth | None = None) -> Patch:
     """Make clients created from now on, and ``httpx.get(...)``, use ``auth``.
 
-    A client given ``auth=`` (even ``auth=None``) keeps it, as does a request
-    given ``auth=``. Clients created before the call are not changed.
+    A client given an ``auth=`` other than ``None`` keeps it, as does a request
+    given ``auth=``. ``auth=None`` is httpx's default and gets ``auth``, like no
+    argument. Clients created before the call are not changed.
     """
     return _httpx_patcher.push(auth)
 
