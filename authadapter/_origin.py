@@ -89,8 +89,14 @@ class Origin:
 
     @property
     def is_loopback(self) -> bool:
-        """Whether the host is ``localhost`` or a loopback address."""
-        if self.host == "localhost" or self.host.endswith(".localhost"):
+        """Whether the host is ``localhost`` or a loopback address.
+
+        Not ``*.localhost``: RFC 6761 asks resolvers to keep those on the
+        machine, but glibc with the usual ``hosts: files dns`` sends them to
+        the DNS server, which may answer with any address. httpx and requests
+        resolve through it, so such a name is as remote as any other.
+        """
+        if self.host == "localhost":
             return True
         try:
             return ipaddress.ip_address(self.host).is_loopback

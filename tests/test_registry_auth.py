@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from authadapter import BearerToken, Found, LookupResult, Miss, Origin, RawToken, RegistryAuth
+from tests.fixtures_security import Static
 from tests.servers import LoopbackServer, Received, Reply, require_authorization
 
 Servers = Callable[..., LoopbackServer]
@@ -332,3 +333,27 @@ def test_a_cargo_plugins_cache_answer_decides_how_often_it_runs(
         resolution = auth.resolve(f"https://crates.example.org/index/cr/at/crate-{n}")
         assert resolution.credential == RawToken("plugtok")
     assert log.read_text().count("run") == runs
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_a_subdomain_of_localhost_is_not_taken_for_loopback(
+    allowed: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """glibc's usual resolver asks DNS for ``*.localhost``: plain http there is refused."""
+    seen: list[str | None] = []
+
+    def transport(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("Authorization"))
+        return httpx.Response(200)
+
+    store = Static({"registry.localhost": BearerToken("local-registry-1")})
+    hosts = ["registry.localhost"] if allowed else []
+    auth = RegistryAuth([store], allow_http_hosts=hosts, config=False)
+    with (
+        httpx.Client(auth=auth, transport=httpx.MockTransport(transport)) as client,
+        caplog.at_level(logging.WARNING, logger="authadapter"),
+    ):
+        client.get("http://registry.localhost/simple/")
+    assert seen == (["Bearer local-registry-1"] if allowed else [None])
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert bool(warned) is not allowed
