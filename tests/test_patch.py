@@ -154,6 +154,23 @@ def test_patching_twice_is_one_patch_and_nesting_restores_the_outer(
     assert server.received[-1].authorization is None
 
 
+def test_undoing_the_outer_patch_first_keeps_the_inner_one(
+    loopback_server: ServerFactory,
+) -> None:
+    server = loopback_server("127.0.0.1", require_authorization("Bearer inner"))
+    outer = authadapter.patch_requests(RegistryAuth([OneHost(server.host, "outer")]))
+    inner = authadapter.patch_requests(RegistryAuth([OneHost(server.host, "inner")]))
+
+    outer.undo()
+    kept = requests.get(server.url + "/inner", timeout=10).status_code
+    inner.undo()
+    inner.undo()  # a second undo is harmless
+    requests.get(server.url + "/none", timeout=10)
+
+    assert (kept, outer.active, inner.active) == (200, False, False)
+    assert server.received[-1].authorization is None
+
+
 def test_one_lookup_serves_every_patched_session(
     server: LoopbackServer,
 ) -> None:
