@@ -60,9 +60,10 @@ def _add_login(subparsers: argparse._SubParsersAction[_Parser]) -> None:
         help="store a credential where pixi would",
         description="Store a credential for HOST where `pixi auth login` would: "
         "$RATTLER_AUTH_FILE if set, else the keyring, else ~/.rattler/credentials.json. "
-        "Give '-' as a value to read it from stdin.",
+        "As with pixi, a host with one dot (prefix.dev) is stored as *.prefix.dev, which "
+        "covers its subdomains. Give '-' as a value to read it from stdin.",
     )
-    parser.add_argument("host", metavar="HOST", help="host name, host:port or URL")
+    parser.add_argument("host", metavar="HOST", help="host name, *.domain, host:port or URL")
     kinds = parser.add_mutually_exclusive_group(required=True)
     kinds.add_argument("--token", metavar="T", help="bearer token (Authorization: Bearer T)")
     kinds.add_argument("--username", metavar="U", help="Basic auth user name (needs --password)")
@@ -114,9 +115,10 @@ def _add_logout(subparsers: argparse._SubParsersAction[_Parser]) -> None:
     parser = subparsers.add_parser(
         "logout",
         help="remove a stored credential",
-        description="Remove HOST's credential from every store `login` writes to.",
+        description="Remove HOST's credential from every store `login` writes to. "
+        "netrc and $AUTHADAPTER_CREDENTIALS are never edited.",
     )
-    parser.add_argument("host", metavar="HOST", help="host name, host:port or URL")
+    parser.add_argument("host", metavar="HOST", help="as given to login")
     parser.set_defaults(run=_logout)
 
 
@@ -196,9 +198,11 @@ def _add_which(subparsers: argparse._SubParsersAction[_Parser]) -> None:
     parser = subparsers.add_parser(
         "which",
         help="show which store answers for a URL",
-        description="Ask every store about URL (no cache) and show which answer would be used.",
+        description="Ask every store about URL (no cache), show which answer would be used, "
+        "and whether it is really sent (not when the URL has its own credentials, nor over "
+        "plain http to a host that is not loopback or in allow_http_hosts).",
     )
-    parser.add_argument("url", metavar="URL")
+    parser.add_argument("url", metavar="URL", help="a URL, or a bare host for https://HOST/")
     parser.set_defaults(run=_which)
 
 
@@ -352,6 +356,7 @@ def build_parser() -> _Parser:
     parser = _Parser(
         prog=PROGRAM,
         description="Registry credentials from the stores you already have (pixi, Cargo, netrc).",
+        epilog="Run 'authadapter COMMAND --help' for a command's options.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True

@@ -311,6 +311,13 @@ def test_console_script_is_installed() -> None:
         assert command in result.stdout
 
 
+def test_login_help_says_how_a_host_is_stored() -> None:
+    status, out, _ = run("login", "--help")
+
+    assert status == 0
+    assert "*.prefix.dev" in " ".join(out.split())
+
+
 @pytest.mark.parametrize("argv", [("--cargo-plugin",), ("cargo-credential", "--cargo-plugin")])
 def test_cargo_runs_us_as_a_credential_provider(argv: tuple[str, ...]) -> None:
     result = run_cli(*argv, stdin="")
