@@ -51,6 +51,13 @@ def locked(path: Path) -> Iterator[Path]:
     real = Path(os.path.realpath(path))
     try:
         real.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:  # what mkdir says when a file stands where the directory goes
+        raise StoreWriteError(
+            f"{path}: cannot create {real.parent}: a file is in the way"
+        ) from None
+    except OSError as error:
+        raise StoreWriteError(f"{path}: cannot create {real.parent} ({_reason(error)})") from None
+    try:
         lock_path = real.with_name(real.name + ".lock")
         descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as error:

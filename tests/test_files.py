@@ -109,3 +109,17 @@ def test_concurrent_writers_in_separate_processes_lose_no_entry(tmp_path: Path) 
     stored = json.loads(target.read_text())
     assert len(stored) == 75
     assert stored["host24.c.example"] == {"BearerToken": "token-c-24"}
+
+
+@pytest.mark.parametrize("below", ["auth.json", "sub/auth.json"])
+def test_a_file_where_the_directory_should_be_is_named(tmp_path: Path, below: str) -> None:
+    (tmp_path / "afile").write_text("not a directory")
+    path = tmp_path / "afile" / below
+
+    with pytest.raises(StoreWriteError) as raised, locked(path):
+        pass
+
+    message = str(raised.value)
+    assert message.startswith(f"{path}: cannot create {path.parent}")
+    assert message.endswith((": a file is in the way", "(Not a directory)"))
+    assert (tmp_path / "afile").read_text() == "not a directory"
