@@ -283,6 +283,8 @@ def test_two_registries_with_one_index_are_an_error(layout: tuple[Path, Path]) -
         ("registry = 3\n", "`registry` must be a table"),
         ("[registry]\ncredential-provider = 3\n", "must be a string or an array"),
         ("[registry]\nglobal-credential-providers = 3\n", "must be an array of strings"),
+        # cargo 1.95: "expected a list, but found a string"
+        ('[registry]\nglobal-credential-providers = "a b"\n', "must be an array of strings"),
         ('[registries.r]\nindex = "sparse+https://r/"\ncredential-provider = ""\n', "is empty"),
     ],
 )

@@ -260,9 +260,7 @@ def parse_cargo_config(text: str, path: Path) -> dict[str, Any]:
     if "global-credential-providers" in registry:
         entries = registry["global-credential-providers"]
         key = "registry.global-credential-providers"
-        if isinstance(entries, str):
-            entries = entries.split()
-        if not isinstance(entries, list):
+        if not isinstance(entries, list):  # a string too: cargo 1.95 refuses it
             raise ConfigError(f"{where}: `{key}` must be an array of strings")
         registry["global-credential-providers"] = [_spec(e, base, where, key) for e in entries]
     for name, entry in _table(table.get("registries"), where, "registries").items():
