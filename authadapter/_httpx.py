@@ -28,14 +28,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._chain import Resolution
-from ._credentials import Credential
 from ._origin import Origin
 from ._policy import (
     REPLAYABLE_WITHOUT_BODY,
-    caller_brought_credentials,
+    carries,
     credential_rejected,
+    leave_alone,
     location_without_foreign_token,
-    userinfo_authorization,
 )
 from ._urls import conda_token_in_path, strip_conda_token
 
@@ -53,14 +52,6 @@ class Lookup:
 
 Step = httpx.Request | Lookup
 Flow = Generator[Step, httpx.Response | Resolution, None]
-
-
-def carries(request: httpx.Request, credential: Credential) -> bool:
-    """Whether ``request`` went out with ``credential`` applied."""
-    header = credential.authorization()
-    if header is not None:
-        return bool(request.headers.get("Authorization") == header)
-    return conda_token_in_path(str(request.url)) is not None
 
 
 def with_credential(
@@ -87,15 +78,7 @@ def replayable(request: httpx.Request) -> bool:
 
 def flow(auth: RegistryAuth, request: httpx.Request) -> Flow:
     url = str(request.url)
-    has_authorization = "Authorization" in request.headers
-    # Cheap tests that rule out both kinds of URL credentials before any parsing
-    # (urlsplit drops tabs and newlines, so a URL holding one is parsed).
-    maybe_own = has_authorization or "@" in url or "/t/" in url or not url.isprintable()
-    if maybe_own and caller_brought_credentials(url, has_authorization):
-        if not has_authorization:
-            basic = userinfo_authorization(url)
-            if basic is not None:
-                request.headers["Authorization"] = basic
+    if leave_alone(url, request.headers):
         yield request
         return
     resolution = yield Lookup(url, fresh=False)
@@ -109,7 +92,11 @@ def flow(auth: RegistryAuth, request: httpx.Request) -> Flow:
     last = response.request
     last_url = str(last.url)
     used = resolution.credential
-    if Origin.from_url(last_url) != resolution.origin or used is None or not carries(last, used):
+    if (
+        Origin.from_url(last_url) != resolution.origin
+        or used is None
+        or not carries(last.headers.get("Authorization"), last_url, used)
+    ):
         used = None
     fresh = yield Lookup(last_url, fresh=used is not None)
     assert isinstance(fresh, Resolution)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ._chain import Resolution
+from ._credentials import Credential
 from ._origin import Origin
 from ._urls import conda_token_in_path, has_userinfo, remove_token_everywhere
 
@@ -19,7 +21,9 @@ __all__ = [
     "Applied",
     "apply_resolution",
     "caller_brought_credentials",
+    "carries",
     "credential_rejected",
+    "leave_alone",
     "location_without_foreign_token",
     "userinfo_authorization",
 ]
@@ -41,6 +45,33 @@ class Applied:
 def caller_brought_credentials(url: str, has_authorization: bool) -> bool:
     """Whether the request already carries credentials, which are then left alone."""
     return has_authorization or has_userinfo(url) or conda_token_in_path(url) is not None
+
+
+def leave_alone(url: str, headers: MutableMapping[str, str]) -> bool:
+    """Whether a request to ``url`` brings its own credentials, made ready to go if so.
+
+    Cheap substring tests rule out both kinds of URL credentials before any
+    parsing (``urlsplit`` drops tabs and newlines, so a URL holding one is
+    parsed). URL userinfo is set as Basic ``Authorization`` in ``headers``.
+    """
+    has_authorization = "Authorization" in headers
+    if not (has_authorization or "@" in url or "/t/" in url or not url.isprintable()):
+        return False
+    if not caller_brought_credentials(url, has_authorization):
+        return False
+    if not has_authorization:
+        basic = userinfo_authorization(url)
+        if basic is not None:
+            headers["Authorization"] = basic
+    return True
+
+
+def carries(authorization: str | None, url: str, credential: Credential) -> bool:
+    """Whether a request with this ``Authorization`` and ``url`` went out with ``credential``."""
+    header = credential.authorization()
+    if header is not None:
+        return authorization == header
+    return conda_token_in_path(url) is not None
 
 
 def userinfo_authorization(url: str) -> str | None:

@@ -27,12 +27,12 @@ from ._chain import Resolution
 from ._credentials import Credential
 from ._origin import Origin
 from ._policy import (
-    caller_brought_credentials,
+    carries,
     credential_rejected,
+    leave_alone,
     location_without_foreign_token,
-    userinfo_authorization,
 )
-from ._urls import conda_token_in_path, strip_conda_token
+from ._urls import strip_conda_token
 
 if TYPE_CHECKING:
     from ._registry_auth import RegistryAuth
@@ -42,15 +42,7 @@ __all__ = ["prepare"]
 
 def prepare(auth: RegistryAuth, request: requests.PreparedRequest) -> requests.PreparedRequest:
     url = request.url or ""
-    has_authorization = "Authorization" in request.headers
-    # Cheap tests that rule out both kinds of URL credentials before any parsing
-    # (urlsplit drops tabs and newlines, so a URL holding one is parsed).
-    maybe_own = has_authorization or "@" in url or "/t/" in url or not url.isprintable()
-    if maybe_own and caller_brought_credentials(url, has_authorization):
-        if not has_authorization:
-            basic = userinfo_authorization(url)
-            if basic is not None:
-                request.headers["Authorization"] = basic
+    if leave_alone(url, request.headers):
         request.register_hook("response", guard_redirect)  # type: ignore[no-untyped-call]
         return request
     resolution = auth.chain.resolve(url)
@@ -97,13 +89,6 @@ def apply(
     return resolution.credential
 
 
-def carries(request: requests.PreparedRequest, credential: Credential) -> bool:
-    header = credential.authorization()
-    if header is not None:
-        return request.headers.get("Authorization") == header
-    return conda_token_in_path(request.url or "") is not None
-
-
 def replayable(request: requests.PreparedRequest) -> bool:
     if request.body is None:
         return True
@@ -144,7 +129,11 @@ def handle_response(
         return response
     origin = Origin.from_url(last_url)
     sent = hook.sent
-    used = sent if sent is not None and carries(last, sent) else None
+    used = (
+        sent
+        if sent is not None and carries(last.headers.get("Authorization"), last_url, sent)
+        else None
+    )
     if used is not None:
         auth.invalidate(last_url)
     fresh = auth.chain.resolve_origin(origin, last_url)
