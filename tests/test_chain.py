@@ -251,21 +251,26 @@ def test_invalidate_during_a_lookup_keeps_its_result_out_of_the_cache() -> None:
     assert token_of(chain) == "Bearer tok-2"
 
 
+def together(threads: int, call: Callable[[], None]) -> None:
+    """Run ``call`` in that many threads, released at once by a barrier."""
+    barrier = threading.Barrier(threads)
+
+    def run() -> None:
+        barrier.wait()
+        call()
+
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(30)
+
+
 def test_sixty_four_threads_missing_one_origin_make_one_provider_call() -> None:
     provider = Counting(token, delay=0.05)
     chain = ProviderChain([provider])
-    barrier = threading.Barrier(64)
     results: list[str | None] = []
-
-    def request() -> None:
-        barrier.wait()
-        results.append(token_of(chain))
-
-    threads = [threading.Thread(target=request) for _ in range(64)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    together(64, lambda: results.append(token_of(chain)))
     assert results == ["Bearer tok-1"] * 64
     assert provider.calls == 1
 
@@ -273,21 +278,15 @@ def test_sixty_four_threads_missing_one_origin_make_one_provider_call() -> None:
 def test_waiting_threads_share_a_fatal_error_without_asking_again() -> None:
     provider = Counting(lambda n: Failure("plugin said no", fatal=True), delay=0.05)
     chain = ProviderChain([provider])
-    barrier = threading.Barrier(16)
     errors: list[str] = []
 
     def request() -> None:
-        barrier.wait()
         try:
             chain.resolve(URL)
         except ProviderError as error:
             errors.append(str(error))
 
-    threads = [threading.Thread(target=request) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    together(16, request)
     assert errors == ["counting: plugin said no"] * 16
     assert provider.calls == 1
     with pytest.raises(ProviderError):  # a fatal error is not cached
