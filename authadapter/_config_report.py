@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._config import DEFAULT_ORDER, CommandSpec, Settings
 from ._provider import CredentialProvider
+from .providers.keyring_store import KeyringProvider
 
 __all__ = ["describe_configuration"]
 
@@ -65,6 +66,8 @@ _READS_FROM = {
 def _location(provider: CredentialProvider) -> str:
     if provider.name in _READS_FROM:
         return _READS_FROM[provider.name]
+    if isinstance(provider, KeyringProvider):
+        return _keyring(provider)
     description = getattr(provider, "description", None)
     if isinstance(description, str):
         return description
@@ -76,6 +79,16 @@ def _location(provider: CredentialProvider) -> str:
     if isinstance(variable, str):
         return f"environment variable {variable}"
     return type(provider).__name__
+
+
+def _keyring(provider: KeyringProvider) -> str:
+    """Which backend, as far as the environment says: loading one may wait on D-Bus."""
+    chosen = provider.configured_backend
+    if not chosen:
+        return f"{provider.description}, backend chosen by python-keyring"
+    if chosen.startswith(("keyring.backends.null", "keyring.backends.fail")):
+        return f"{provider.description}: none, PYTHON_KEYRING_BACKEND={chosen}"
+    return f"{provider.description}, PYTHON_KEYRING_BACKEND={chosen}"
 
 
 def _exists(path: object) -> bool:

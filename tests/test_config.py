@@ -289,6 +289,25 @@ def test_authadapter_config_says_where_cargo_credentials_come_from() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("backend", "shown"),
+    [
+        ("keyring.backends.null.Keyring", ": none, PYTHON_KEYRING_BACKEND=keyring.backends.null"),
+        ("keyring.backends.SecretService.Keyring", ", PYTHON_KEYRING_BACKEND=keyring.backends.Se"),
+        ("", ", backend chosen by python-keyring"),
+    ],
+)
+def test_authadapter_config_says_which_keyring_backend_is_configured(
+    monkeypatch: pytest.MonkeyPatch, backend: str, shown: str
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", backend)
+    out = io.StringIO()
+    assert cli.main(["config"], stdout=out, stderr=io.StringIO()) == 0
+
+    [line] = [line for line in out.getvalue().splitlines() if line.split()[1:2] == ["keyring"]]
+    assert line.split(None, 3)[3].startswith(f"keyring (service rattler){shown}")
+
+
 def test_authadapter_config_reports_a_broken_file_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -92,6 +92,11 @@ class KeyringProvider:
         """Where entries go, in words for a user."""
         return f"keyring (service {self.service})"
 
+    @property
+    def configured_backend(self) -> str | None:
+        """``PYTHON_KEYRING_BACKEND`` as it was when the provider was made (no backend loaded)."""
+        return self._configured
+
     def __repr__(self) -> str:
         return f"KeyringProvider(service={self.service!r})"
 
