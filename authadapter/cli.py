@@ -12,9 +12,10 @@ one function and one list entry.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Callable, Sequence
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from authadapter._credentials import BasicCredential, BearerToken, CondaToken, Credential
@@ -49,6 +50,24 @@ class _Streams:
 
 
 Command = Callable[[argparse.Namespace, _Streams], int]
+
+
+@contextmanager
+def _warnings_to(streams: _Streams) -> Iterator[None]:
+    """Library warnings (a skipped entry, a slow keyring) as ``authadapter: warning:`` lines.
+
+    Without a handler Python would print the bare message; with this one a
+    warning reads like the CLI's errors and goes to the command's stderr.
+    """
+    handler = logging.StreamHandler(streams.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter(f"{PROGRAM}: warning: %(message)s"))
+    logger = logging.getLogger("authadapter")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 # login / logout -------------------------------------------------------------
@@ -383,7 +402,8 @@ def main(
         with redirect_stdout(streams.stdout), redirect_stderr(streams.stderr):
             args = build_parser().parse_args(arguments)
         command: Command = args.run
-        return command(args, streams)
+        with _warnings_to(streams):
+            return command(args, streams)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 2
     except AuthAdapterError as error:

@@ -207,6 +207,21 @@ def test_list_reports_a_broken_store_but_lists_the_others(
     )
 
 
+def test_a_skipped_entry_is_one_warning_line_of_the_cli() -> None:
+    path = rattler_credentials_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('{"s3://bucket": {"S3Credentials": {}}, "b.example.org": {"BearerToken": "t"}}')
+
+    status, out, err = run("list")
+
+    assert status == 0
+    assert "b.example.org" in out
+    assert err == (
+        f"authadapter: warning: {path}: skipping entry 's3://bucket': "
+        "unsupported credential type 'S3Credentials'\n"
+    )
+
+
 def test_which_shows_every_store_and_the_one_used(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
