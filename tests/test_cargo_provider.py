@@ -19,9 +19,11 @@ import pytest
 
 from authadapter import Failure, Found, Miss, Origin, ProviderChain, ProviderError, RawToken
 from authadapter.providers.cargo import CargoProvider
+from authadapter.providers.cargo.config import CRATES_IO, CRATES_IO_INDEX, Registry
 from authadapter.providers.cargo.keychain import keychain_service, wincred_target
 from authadapter.providers.cargo.libsecret import SCHEMA, libsecret_attributes
 from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE
+from authadapter.providers.cargo.token import registry_token
 from tests.fixtures_cargo import CargoHome
 from tests.fixtures_secret_service import SecretService
 
@@ -76,16 +78,28 @@ class TestCargoToken:
         assert isinstance(result, Found)
         assert "CARGO_REGISTRIES_MY_REG_TOKEN" in result.source
 
-    def test_crates_io_token_lives_under_registry(
+    def test_crates_io_token_lives_under_registry(self, cargo_home: CargoHome) -> None:
+        crates_io = Registry(CRATES_IO, CRATES_IO_INDEX)
+        cargo_home.write_credentials('[registry]\ntoken = "crates-tok"\n')
+
+        found = registry_token(crates_io, cargo_home.path, {})
+        from_env = registry_token(crates_io, cargo_home.path, {"CARGO_REGISTRY_TOKEN": "env"})
+
+        assert [entry.token if entry else None for entry in (found, from_env)] == [
+            "crates-tok",
+            "env",
+        ]
+
+    def test_the_crates_io_publish_token_is_never_sent_to_its_index(
         self, cargo_home: CargoHome, tmp_path: Path
     ) -> None:
-        cargo_home.write_credentials('[registry]\ntoken = "crates-tok"\n')
-        url = "https://index.crates.io/se/rd/serde"
+        """Seen with cargo 1.95: a registry that is not auth-required gets no token on reads."""
+        cargo_home.write_config('[registry]\nglobal-credential-providers = ["cargo:token"]\n')
+        cargo_home.write_credentials('[registry]\ntoken = "crates-publish-tok"\n')
 
-        assert found_token(lookup(provider(tmp_path), url)) == "crates-tok"
-        env_result = lookup(provider(tmp_path, CARGO_REGISTRY_TOKEN="env-crates"), url)
-        assert found_token(env_result) == "env-crates"
-        assert isinstance(lookup(provider(tmp_path), "https://static.crates.io/x"), Miss)
+        for url in ("https://index.crates.io/se/rd/serde", "https://static.crates.io/x"):
+            assert isinstance(lookup(provider(tmp_path, CARGO_REGISTRY_TOKEN="env"), url), Miss)
+            assert isinstance(lookup(provider(tmp_path), url), Miss)
 
     def test_credentials_toml_is_reread_after_a_login(
         self, cargo_home: CargoHome, tmp_path: Path

@@ -29,6 +29,7 @@ from authadapter._exceptions import AuthAdapterError, ConfigError, ProviderTimeo
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss
 from authadapter.providers.cargo.config import (
+    CRATES_IO_INDEX,
     CargoConfig,
     ProviderSpec,
     Registry,
@@ -108,6 +109,9 @@ class CargoProvider:
             registries = config.registries_for(origin, _path_of(url))
         except AuthAdapterError as error:
             return Failure(str(error))
+        # crates.io's index never declares auth-required, so Cargo never sends
+        # it a token: the crates.io token is a publish token for the web API.
+        registries = [r for r in registries if r.index_url != CRATES_IO_INDEX]
         # Two registries on one origin: the answer depends on the path, and the
         # chain caches per origin, so it must not be cached at all.
         path_dependent = len(registries) > 1
