@@ -18,7 +18,15 @@ from authadapter._provider import CredentialProvider, Failure, Found, LookupResu
 from authadapter._urls import conda_token_in_path, has_userinfo
 from authadapter.providers._entry import ListableProvider, StoredEntry
 
-__all__ = ["Answer", "Explanation", "describe_credential", "explain", "list_entries"]
+__all__ = [
+    "Answer",
+    "Explanation",
+    "describe_credential",
+    "entry_table",
+    "explain",
+    "explanation_lines",
+    "list_entries",
+]
 
 MASK = "***"
 
@@ -112,3 +120,60 @@ def list_entries(
         except StoreError as error:
             errors.append(str(error))
     return entries, errors
+
+
+def explanation_lines(explanation: Explanation) -> list[str]:
+    """What ``authadapter which`` prints: the origin, every store's answer, the verdict."""
+    sent = explanation.sends
+    lines = [str(explanation.origin)]
+    width = max([len(answer.provider) for answer in explanation.answers] or [0])
+    for answer in explanation.answers:
+        result = answer.result
+        if isinstance(result, Found):
+            mark = "   <- used" if answer is sent else ""
+            if answer.used and answer is not sent:
+                mark = "   <- found, not sent"
+            text = f"{result.source}: {describe_credential(result.credential)}{mark}"
+        elif isinstance(result, Failure):
+            text = ("fatal error: " if result.fatal else "error: ") + result.message
+        else:
+            text = "nothing"
+        lines.append(f"  {answer.provider.ljust(width)}  {text}")
+    lines.extend(f"  {line}" for line in _verdict(explanation, sent is not None))
+    return lines
+
+
+def _verdict(explanation: Explanation, sent: bool) -> list[str]:
+    """Whether a credential goes out, and what would stop it."""
+    host = explanation.origin.host
+    if explanation.url_has_credentials:
+        return ["the URL carries its own credentials: it is sent unchanged, no store is used"]
+    if explanation.plain_http == "refused" and any(a.used for a in explanation.answers):
+        return [
+            f"plain http to {host}, which is not loopback: the credential is not sent",
+            f"(allow_http_hosts = [{host!r}] in the configuration allows it)",
+        ]
+    lines = [] if sent else ["no credential: the request is sent without one"]
+    if explanation.plain_http == "allowed":
+        lines.append(f"note: {host} is in allow_http_hosts: a credential goes over plain http")
+    if sent:
+        lines.append("(a request that brings its own Authorization or user:password@ keeps it)")
+    return lines
+
+
+def entry_table(entries: Sequence[StoredEntry], *, show_secrets: bool = False) -> list[str]:
+    """What ``authadapter list`` prints: one aligned row per entry, secrets masked unless asked."""
+    if not entries:
+        return ["no stored credentials"]
+    header = ("KEY", "KIND", "STORE", "APPLIED AS")
+    rows = [header] + [
+        (
+            entry.key,
+            entry.credential.kind,
+            entry.source,
+            describe_credential(entry.credential, show_secret=show_secrets),
+        )
+        for entry in entries
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return ["  ".join([*(row[i].ljust(widths[i]) for i in range(3)), row[3]]) for row in rows]

@@ -16,15 +16,11 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 from authadapter._credentials import BasicCredential, BearerToken, CondaToken, Credential
 from authadapter._exceptions import AuthAdapterError
-from authadapter._provider import Failure, Found
 from authadapter._urls import mask_url
-
-if TYPE_CHECKING:
-    from authadapter._report import Explanation
 
 __all__ = ["main"]
 
@@ -188,26 +184,11 @@ def _add_list(subparsers: argparse._SubParsersAction[_Parser]) -> None:
 
 def _list(args: argparse.Namespace, streams: _Streams) -> int:
     from authadapter._defaults import default_providers
-    from authadapter._report import describe_credential, list_entries
+    from authadapter._report import entry_table, list_entries
 
     entries, errors = list_entries(default_providers())
-    rows = [
-        (
-            entry.key,
-            entry.credential.kind,
-            entry.source,
-            describe_credential(entry.credential, show_secret=args.show_secrets),
-        )
-        for entry in entries
-    ]
-    if rows:
-        header = ("KEY", "KIND", "STORE", "APPLIED AS")
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(3)]
-        for row in [header, *rows]:
-            cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
-            streams.print("  ".join([*cells, row[3]]))
-    else:
-        streams.print("no stored credentials")
+    for line in entry_table(entries, show_secrets=args.show_secrets):
+        streams.print(line)
     for message in errors:
         streams.error(message)
     return 1 if errors else 0
@@ -228,7 +209,7 @@ def _add_which(subparsers: argparse._SubParsersAction[_Parser]) -> None:
 def _which(args: argparse.Namespace, streams: _Streams) -> int:
     from authadapter._config import load_config
     from authadapter._defaults import default_providers
-    from authadapter._report import describe_credential, explain
+    from authadapter._report import explain, explanation_lines
 
     url = args.url
     if "://" not in url and not any(character.isspace() for character in url):
@@ -240,43 +221,9 @@ def _which(args: argparse.Namespace, streams: _Streams) -> int:
         )
     except ValueError:
         raise AuthAdapterError(f"not a URL with a host: {mask_url(args.url)}") from None
-    sent = explanation.sends
-    streams.print(f"{explanation.origin}")
-    width = max([len(answer.provider) for answer in explanation.answers] or [0])
-    for answer in explanation.answers:
-        result = answer.result
-        if isinstance(result, Found):
-            how = describe_credential(result.credential)
-            mark = (
-                "   <- used" if answer is sent else "   <- found, not sent" if answer.used else ""
-            )
-            text = f"{result.source}: {how}{mark}"
-        elif isinstance(result, Failure):
-            text = ("fatal error: " if result.fatal else "error: ") + result.message
-        else:
-            text = "nothing"
-        streams.print(f"  {answer.provider.ljust(width)}  {text}")
-    for line in _which_verdict(explanation, sent is not None):
-        streams.print(f"  {line}")
+    for line in explanation_lines(explanation):
+        streams.print(line)
     return 0
-
-
-def _which_verdict(explanation: Explanation, sent: bool) -> list[str]:
-    """The closing lines of ``which``: whether a credential goes out, and what would stop it."""
-    host = explanation.origin.host
-    if explanation.url_has_credentials:
-        return ["the URL carries its own credentials: it is sent unchanged, no store is used"]
-    if explanation.plain_http == "refused" and any(a.used for a in explanation.answers):
-        return [
-            f"plain http to {host}, which is not loopback: the credential is not sent",
-            f"(allow_http_hosts = [{host!r}] in the configuration allows it)",
-        ]
-    lines = [] if sent else ["no credential: the request is sent without one"]
-    if explanation.plain_http == "allowed":
-        lines.append(f"note: {host} is in allow_http_hosts: a credential goes over plain http")
-    if sent:
-        lines.append("(a request that brings its own Authorization or user:password@ keeps it)")
-    return lines
 
 
 # cargo ----------------------------------------------------------------------
