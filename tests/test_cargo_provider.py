@@ -271,14 +271,23 @@ class TestPluginsAndOrder:
         assert isinstance(result, Found)
         assert result.ttl == 540
 
-    def test_unknown_builtin_is_fatal(self, cargo_home: CargoHome, tmp_path: Path) -> None:
-        cargo_home.write_config(REGISTRY + 'credential-provider = "cargo:nonsense"\n')
+    @pytest.mark.parametrize(
+        ("reference", "message"),
+        [
+            ('"cargo:nonsense"', "unknown Cargo credential provider `cargo:nonsense` in {file}"),
+            ('["cargo:token-from-stdout"]', "no command given in {file}"),
+        ],
+    )
+    def test_a_bad_builtin_is_fatal_and_names_its_file(
+        self, cargo_home: CargoHome, tmp_path: Path, reference: str, message: str
+    ) -> None:
+        path = cargo_home.write_config(REGISTRY + f"credential-provider = {reference}\n")
 
         result = lookup(provider(tmp_path))
 
         assert isinstance(result, Failure)
         assert result.fatal
-        assert "unknown Cargo credential provider `cargo:nonsense`" in result.message
+        assert result.message.endswith(message.format(file=path))
 
     def test_paseto_is_skipped_with_a_warning(
         self, cargo_home: CargoHome, tmp_path: Path, caplog: pytest.LogCaptureFixture

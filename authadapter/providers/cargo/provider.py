@@ -166,7 +166,7 @@ class CargoProvider:
             )
             return None
         if spec.is_builtin:
-            raise ConfigError(f"unknown Cargo credential provider `{program}`")
+            raise ConfigError(f"unknown Cargo credential provider `{program}` in {spec.defined_in}")
         found = plugin_get(
             spec.resolved_program(),
             spec.args,
@@ -179,7 +179,7 @@ class CargoProvider:
 
     def _token_from_stdout(self, registry: Registry, spec: ProviderSpec, timeout: float) -> _Answer:
         if not spec.args:
-            raise ConfigError("cargo:token-from-stdout needs a command")
+            raise ConfigError(f"no command given in {spec.defined_in}")
         argv = [arg.replace("{index_url}", registry.index_url) for arg in spec.args]
         env = {"CARGO_REGISTRY_INDEX_URL": registry.index_url}
         env["CARGO_REGISTRY_NAME_OPT"] = registry.name
