@@ -58,10 +58,13 @@ class ResponseHook:
     requests builds every redirect hop from a copy of the first request, so
     after a re-send with a fresh credential the first request is changed too:
     otherwise each hop would go out with the credential just found stale, be
-    rejected, and cost another lookup and another request.
+    rejected, and cost another lookup and another request. One re-send per
+    origin for the whole send, hops included, as in httpx, whose auth flow
+    wraps its redirects: a server that answers every re-send with a redirect
+    back to a 401 gets one, not one per hop.
     """
 
-    __slots__ = ("auth", "request", "sent")
+    __slots__ = ("auth", "request", "retried", "sent")
 
     def __init__(
         self, auth: RegistryAuth, request: requests.PreparedRequest, sent: Credential | None
@@ -69,6 +72,7 @@ class ResponseHook:
         self.auth = auth
         self.request = request
         self.sent = sent
+        self.retried: set[Origin] = set()
 
     def __call__(self, response: requests.Response, **kwargs: Any) -> requests.Response:
         return handle_response(self, response, kwargs)
@@ -123,11 +127,11 @@ def handle_response(
     last_url = last.url or ""
     if response.is_redirect:
         return guard_redirect(response)
-    if getattr(last, "_authadapter_retry", False) or not credential_rejected(
-        response.status_code, response.headers.get("WWW-Authenticate")
-    ):
+    if not credential_rejected(response.status_code, response.headers.get("WWW-Authenticate")):
         return response
     origin = Origin.from_url(last_url)
+    if origin in hook.retried:
+        return response
     sent = hook.sent
     used = (
         sent
@@ -143,7 +147,7 @@ def handle_response(
     retry.headers.pop("Authorization", None)
     if apply(auth, retry, fresh) is None:
         return response
-    retry._authadapter_retry = True  # type: ignore[attr-defined]
+    hook.retried.add(origin)
     if origin == Origin.from_url(hook.request.url or ""):  # so the hops that follow carry it
         hook.sent = fresh.credential
         first = hook.request.headers

@@ -108,6 +108,30 @@ async def test_the_async_client_also_retries_once(loopback_server: Servers) -> N
 
 
 @pytest.mark.parametrize("client", ["requests", "httpx"])
+def test_a_server_that_redirects_every_resend_to_a_401_gets_one_resend(
+    loopback_server: Servers, client: str
+) -> None:
+    def handler(server: LoopbackServer, request: Received) -> Reply:
+        # the first request of each send is rejected, a re-send is sent back to be rejected
+        retried = request.authorization != "Bearer rotating-0001" and request.path == "/a"
+        return Reply(302, {"Location": "/a?again"}) if retried else Reply(401, {}, b"")
+
+    server = loopback_server("127.0.0.2", handler)
+    auth = RegistryAuth([Rotating()])
+    if client == "requests":
+        with requests.Session() as session:
+            session.auth = auth
+            session.trust_env = False
+            status = session.get(server.url + "/a", timeout=10).status_code
+    else:
+        with httpx.Client(auth=auth, follow_redirects=True, trust_env=False) as http:
+            status = http.get(server.url + "/a").status_code
+    assert status == 401
+    assert [r.path for r in server.received] == ["/a", "/a", "/a?again"]
+    count("hostile-server scenarios")
+
+
+@pytest.mark.parametrize("client", ["requests", "httpx"])
 def test_after_a_rotated_token_is_refreshed_a_redirect_carries_the_new_one(
     loopback_server: Servers, client: str
 ) -> None:
