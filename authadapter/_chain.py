@@ -79,7 +79,7 @@ class _Flight:
         self.error: BaseException | None = None
 
 
-def _own_copy(error: Exception) -> Exception:
+def own_copy(error: Exception) -> Exception:
     """A copy of a leader's error for a waiter to raise, so threads never share a traceback."""
     try:
         clone = copy.copy(error)
@@ -201,7 +201,7 @@ class ProviderChain:
                     assert flight.resolution is not None
                     return flight.resolution
             elif isinstance(error, Exception):
-                raise _own_copy(error)
+                raise own_copy(error)
             # Otherwise ask again: the answer was for the leader's path only (it
             # must not be cacheable, ``ttl=0``), or the leader was interrupted
             # (KeyboardInterrupt, SystemExit), which is its thread's business.

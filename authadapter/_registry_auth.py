@@ -15,12 +15,13 @@ import threading
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._chain import ProviderChain, Resolution
+from ._chain import ProviderChain, Resolution, own_copy
 from ._origin import Origin, normalize_host
 from ._policy import Applied, apply_resolution
 from ._provider import CredentialProvider
 
 if TYPE_CHECKING:
+    import anyio
     import httpx
     import requests
 
@@ -39,6 +40,16 @@ else:
 __all__ = ["RegistryAuth"]
 
 logger = logging.getLogger("authadapter")
+
+
+class _AsyncFlight:
+    """The lookup one task of a loop runs for an origin; the loop's other tasks wait on it."""
+
+    __slots__ = ("done", "error")
+
+    def __init__(self, done: anyio.Event) -> None:
+        self.done = done
+        self.error: Exception | None = None
 
 
 class RegistryAuth(_AuthBase):
@@ -110,7 +121,7 @@ class RegistryAuth(_AuthBase):
         self._warned_http: set[str] = set()
         self._plain_http: dict[Origin, bool] = {}
         self._warn_lock = threading.Lock()
-        self._async_flights: dict[tuple[int, Origin], Any] = {}
+        self._async_flights: dict[tuple[int, Origin], _AsyncFlight] = {}
         self._prepare: (
             Callable[[RegistryAuth, requests.PreparedRequest], requests.PreparedRequest] | None
         ) = None
@@ -128,7 +139,8 @@ class RegistryAuth(_AuthBase):
         A lookup may query a keyring or run a subprocess, so it never runs on
         the event loop. Tasks of one loop that miss the same origin together
         wait on the first one's lookup instead of each holding a worker
-        thread; across threads and loops the chain's single flight applies.
+        thread (and share its answer or its fatal error); across threads and
+        loops the chain's single flight applies.
         """
         chain = self.chain
         origin = chain.origin_of(url)
@@ -139,19 +151,24 @@ class RegistryAuth(_AuthBase):
         import anyio.to_thread
 
         key = (threading.get_ident(), origin)
-        leader = self._async_flights.get(key)
-        if leader is not None:
-            await leader.wait()
+        flight = self._async_flights.get(key)
+        if flight is not None:
+            await flight.done.wait()
+            if flight.error is not None:
+                raise own_copy(flight.error)
             cached = chain.cached(origin)
             if cached is not None:
                 return cached
             return await anyio.to_thread.run_sync(chain.resolve_origin, origin, url)
-        done = self._async_flights[key] = anyio.Event()
+        flight = self._async_flights[key] = _AsyncFlight(anyio.Event())
         try:
             return await anyio.to_thread.run_sync(chain.resolve_origin, origin, url)
+        except Exception as error:  # a fatal provider error: the waiting tasks share it
+            flight.error = error
+            raise
         finally:
             del self._async_flights[key]
-            done.set()
+            flight.done.set()
 
     def invalidate(self, url: str | None = None) -> None:
         """Forget what was looked up for ``url``'s origin, or for every origin.

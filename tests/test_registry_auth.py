@@ -6,6 +6,7 @@ many requests the server saw, with which credential.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -18,7 +19,17 @@ import httpx
 import pytest
 import requests
 
-from authadapter import BearerToken, Found, LookupResult, Miss, Origin, RawToken, RegistryAuth
+from authadapter import (
+    BearerToken,
+    Failure,
+    Found,
+    LookupResult,
+    Miss,
+    Origin,
+    ProviderError,
+    RawToken,
+    RegistryAuth,
+)
 from tests.fixtures_security import Static
 from tests.servers import LoopbackServer, Received, Reply, require_authorization
 
@@ -357,3 +368,32 @@ def test_a_subdomain_of_localhost_is_not_taken_for_loopback(
     assert seen == (["Bearer local-registry-1"] if allowed else [None])
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert bool(warned) is not allowed
+
+
+async def test_tasks_waiting_on_a_lookup_share_its_fatal_error_without_asking_again() -> None:
+    class Refusing:
+        name = "plugin"
+        blocking = True
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def lookup(self, origin: Origin, url: str) -> LookupResult:
+            self.calls += 1
+            time.sleep(0.05)  # long enough for every task to arrive during the lookup
+            return Failure("plugin said no", fatal=True)
+
+    store = Refusing()
+    auth = RegistryAuth([store], config=False)
+
+    async def request() -> BaseException | None:
+        try:
+            await auth.resolve_async("https://repo.example.org/x")
+        except ProviderError as error:
+            return error
+        return None
+
+    errors = await asyncio.gather(*(request() for _ in range(16)))
+    assert [str(e) for e in errors] == ["plugin: plugin said no"] * 16
+    assert len({id(e) for e in errors}) == 16  # each task its own copy, its own traceback
+    assert store.calls == 1
