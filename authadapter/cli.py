@@ -88,8 +88,16 @@ def _add_login(subparsers: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _read_secret(value: str, streams: _Streams, what: str) -> str:
+    """``value``, or for ``-`` one line of stdin: typed without echo at a terminal."""
     if value != "-":
         return value
+    if streams.stdin.isatty():
+        import getpass
+
+        try:
+            return getpass.getpass(f"{what}: ")
+        except EOFError:
+            raise AuthAdapterError(f"no {what} typed") from None
     line = streams.stdin.readline()
     if not line:
         raise AuthAdapterError(f"no {what} on stdin")

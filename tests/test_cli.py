@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import select
 import subprocess
 import sys
 from collections.abc import Callable
@@ -285,6 +287,45 @@ def run_cli(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         env=os.environ.copy(),
         check=False,
     )
+
+
+def _read_until(descriptor: int, wanted: bytes, seconds: float = 30.0) -> bytes:
+    seen = b""
+    while wanted not in seen:
+        ready, _, _ = select.select([descriptor], [], [], seconds)
+        assert ready, f"waited for {wanted!r}, got {seen!r}"
+        seen += os.read(descriptor, 1024)
+    return seen
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal (POSIX)")
+def test_a_token_typed_at_a_terminal_is_prompted_for_and_not_echoed() -> None:
+    terminal, program_side = os.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "authadapter.cli", "login", "t.example.org", "--token", "-"],
+        stdin=program_side,
+        stdout=subprocess.PIPE,
+        stderr=program_side,
+        start_new_session=True,  # no controlling terminal: getpass uses this stdin
+    )
+    os.close(program_side)
+    try:
+        prompt = _read_until(terminal, b"token: ")
+        os.write(terminal, b"typed-secret-42\n")
+        stdout, _ = process.communicate(timeout=60)
+        process.wait(timeout=60)
+        echoed = b""
+        with contextlib.suppress(OSError):
+            while select.select([terminal], [], [], 0.2)[0]:
+                echoed += os.read(terminal, 1024)
+    finally:
+        os.close(terminal)
+
+    assert process.returncode == 0
+    assert prompt.endswith(b"token: ")
+    assert b"typed-secret" not in prompt + echoed
+    assert stdout.decode().startswith("stored bearer token for t.example.org in ")
+    assert _stored()["t.example.org"] == {"BearerToken": "typed-secret-42"}
 
 
 def test_login_in_a_real_process_then_a_real_request_carries_the_token(
