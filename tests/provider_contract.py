@@ -25,8 +25,14 @@ from authadapter import (
     Miss,
     Origin,
 )
+from authadapter.providers.rattler_format import dump_credential_value
 
 SECRET = "s3cr3t-Contract-Value"
+
+
+def as_rattler_json(entries: dict[str, Credential]) -> dict[str, object]:
+    """``entries`` as the JSON object of a rattler credentials file (or the env variable)."""
+    return {key: dump_credential_value(credential) for key, credential in entries.items()}
 
 
 def _credential(kind: str, secret: str = SECRET) -> Credential:

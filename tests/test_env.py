@@ -19,8 +19,7 @@ from authadapter import (
     RegistryAuth,
 )
 from authadapter.providers.env import ENV_VARIABLE, EnvProvider
-from authadapter.providers.rattler_format import dump_credential_value
-from tests.provider_contract import ProviderContract
+from tests.provider_contract import ProviderContract, as_rattler_json
 from tests.servers import LoopbackServer
 
 
@@ -30,8 +29,7 @@ class TestEnvContract(ProviderContract):
         self.monkeypatch = monkeypatch
 
     def build(self, entries: dict[str, Credential]) -> CredentialProvider:
-        document = {key: dump_credential_value(value) for key, value in entries.items()}
-        self.monkeypatch.setenv(ENV_VARIABLE, json.dumps(document))
+        self.monkeypatch.setenv(ENV_VARIABLE, json.dumps(as_rattler_json(entries)))
         return EnvProvider()
 
 

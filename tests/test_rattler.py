@@ -29,8 +29,7 @@ from authadapter.providers.rattler import (
     rattler_auth_file_provider,
     rattler_credentials_file_provider,
 )
-from authadapter.providers.rattler_format import dump_credential_value
-from tests.provider_contract import ProviderContract
+from tests.provider_contract import ProviderContract, as_rattler_json
 from tests.servers import LoopbackServer, Received, Reply
 
 
@@ -40,17 +39,13 @@ def _write(path: Path, entries: dict[str, object]) -> Path:
     return path
 
 
-def _as_json(entries: dict[str, Credential]) -> dict[str, object]:
-    return {key: dump_credential_value(credential) for key, credential in entries.items()}
-
-
 class TestRattlerFileContract(ProviderContract):
     @pytest.fixture(autouse=True)
     def _directory(self, tmp_path: Path) -> None:
         self.directory = tmp_path
 
     def build(self, entries: dict[str, Credential]) -> CredentialProvider:
-        path = _write(self.directory / "credentials.json", _as_json(entries))
+        path = _write(self.directory / "credentials.json", as_rattler_json(entries))
         return RattlerFileProvider(path)
 
 
@@ -221,7 +216,10 @@ def test_what_pixi_stored_in_its_file_is_sent_by_httpx_and_requests(
     server = loopback_server("127.0.0.1", _conda_channel)
     other = loopback_server("127.0.0.2", _conda_channel)
     # keyed as pixi keys it: the host, no port
-    _write(tmp_path / "home" / ".rattler" / "credentials.json", _as_json({"127.0.0.1": credential}))
+    _write(
+        tmp_path / "home" / ".rattler" / "credentials.json",
+        as_rattler_json({"127.0.0.1": credential}),
+    )
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     url = f"{server.url}/channel/noarch/repodata.json"
 
