@@ -129,6 +129,6 @@ def location_without_foreign_token(request_url: str, location: str) -> str | Non
         same_origin = Origin.from_url(target) == Origin.from_url(request_url)
     except ValueError:  # no host (file:, data:...): not this origin either
         same_origin = False
-    if same_origin or token not in target:
+    if same_origin or unquote(token) not in unquote(target):
         return None
     return remove_token_everywhere(target, token)

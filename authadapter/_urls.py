@@ -8,7 +8,7 @@ and the redirect checks agree on what "a URL that already holds a token" is.
 from __future__ import annotations
 
 import re
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 
 __all__ = [
     "conda_token_in_path",
@@ -70,13 +70,17 @@ def remove_token_everywhere(url: str, token: str) -> str:
     server that redirects with ``http://mirror/prefix$request_uri`` puts it in
     the middle; any other occurrence of the token (a query, a fragment) is
     replaced by ``***``: a broken URL is better than a leaked secret.
+    Segments are compared percent-decoded, as the next server will read them
+    (httpx, unlike requests, sends ``%54OKEN`` as it was written).
     """
+    token = unquote(token)
     parts = urlsplit(url)
     segments = _remove_dot_segments(parts.path).split("/")
     kept: list[str] = []
     index = 0
     while index < len(segments):
-        if segments[index] == "t" and index + 1 < len(segments) and segments[index + 1] == token:
+        pair = segments[index : index + 2]
+        if len(pair) == 2 and unquote(pair[0]) == "t" and unquote(pair[1]) == token:
             index += 2
             continue
         kept.append(segments[index])
@@ -86,12 +90,20 @@ def remove_token_everywhere(url: str, token: str) -> str:
     userinfo, at, hostport = parts.netloc.rpartition("@")
     return urlunsplit(
         parts._replace(
-            netloc=userinfo.replace(token, _MASK) + at + hostport,
-            path=path.replace(token, _MASK),
-            query=parts.query.replace(token, _MASK),
-            fragment=parts.fragment.replace(token, _MASK),
+            netloc=_mask_token(userinfo, token) + at + hostport,
+            path=_mask_token(path, token),
+            query=_mask_token(parts.query, token),
+            fragment=_mask_token(parts.fragment, token),
         )
     )
+
+
+def _mask_token(component: str, token: str) -> str:
+    """``component`` with ``token`` masked, also where it is written percent-encoded."""
+    component = component.replace(token, _MASK)
+    if token in unquote(component):  # only for the rare encoded spelling: decoding alters it
+        component = unquote(component).replace(token, _MASK)
+    return component
 
 
 def has_userinfo(url: str) -> bool:

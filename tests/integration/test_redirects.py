@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -347,6 +348,8 @@ def test_a_relative_or_odd_location_is_resolved_as_the_client_resolves_it(
         f"http://127.0.0.3:{target.port}/./t/tok-odd-01/c",
         f"http://127.0.0.3:{target.port}/mirror/t/tok-odd-01/d",
         f"http://127.0.0.3:{target.port}/e?next=/t/tok-odd-01/",
+        f"http://127.0.0.3:{target.port}/t/tok%2Dodd-01/f",  # encoded: httpx sends it so
+        f"http://127.0.0.3:{target.port}/%74/%74ok-odd-01/g?next=tok%2dodd-01",
     ]
     box = iter(locations * 3)
 
@@ -363,7 +366,7 @@ def test_a_relative_or_odd_location_is_resolved_as_the_client_resolves_it(
         for _ in locations:
             client.get(first.url + "/x")
     assert len(target.received) == 2 * len(locations)
-    assert all("tok-odd-01" not in r.path for r in target.received)
+    assert all("tok-odd-01" not in unquote(r.path) for r in target.received)
     assert "/mirror/d" in [r.path for r in target.received]
 
 
