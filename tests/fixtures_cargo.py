@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -189,3 +190,26 @@ def write_project(directory: Path, registry: str, name: str = "app") -> Path:
     (directory / "src").mkdir(exist_ok=True)
     (directory / "src" / "lib.rs").write_text("")
     return directory
+
+
+@dataclass
+class Hanging:
+    """A script that records its pid and sleeps: a credential command or plugin that hangs."""
+
+    path: Path
+    pid_file: Path
+
+    def assert_reaped(self) -> None:
+        """The process was killed and waited for: no sleeper, no zombie is left."""
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(self.pid_file.read_text()), 0)
+
+
+def hanging_script(directory: Path) -> Hanging:
+    path, pid_file = directory / "hangs.py", directory / "hangs.pid"
+    path.write_text(
+        f"#!{sys.executable}\nimport os, time\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(600)\n"
+    )
+    path.chmod(0o755)
+    return Hanging(path, pid_file)

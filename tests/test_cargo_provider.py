@@ -24,7 +24,7 @@ from authadapter.providers.cargo.keychain import keychain_service, wincred_targe
 from authadapter.providers.cargo.libsecret import SCHEMA, libsecret_attributes
 from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE
 from authadapter.providers.cargo.token import registry_token
-from tests.fixtures_cargo import CargoHome
+from tests.fixtures_cargo import CargoHome, hanging_script
 from tests.fixtures_secret_service import SecretService
 
 INDEX = "sparse+https://cargo.example.org/index/"
@@ -479,15 +479,8 @@ def test_a_hung_plugin_is_a_fatal_error_naming_it_and_is_killed(
     cargo_home: CargoHome, tmp_path: Path
 ) -> None:
     """Cargo fails on a plugin that never answers; the chain must not turn it into a warning."""
-    pid_file = tmp_path / "pid"
-    hung = token_script(
-        tmp_path,
-        f"""
-        import os, time
-        open({str(pid_file)!r}, "w").write(str(os.getpid()))
-        time.sleep(60)
-        """,
-    )
+    hanging = hanging_script(tmp_path)
+    hung = str(hanging.path)
     cargo_home.write_config(REGISTRY + f'credential-provider = "{hung}"\n')
     chain = ProviderChain([CargoProvider(cwd=tmp_path, timeout=1.0)], timeout=1.0)
 
@@ -498,5 +491,4 @@ def test_a_hung_plugin_is_a_fatal_error_naming_it_and_is_killed(
     assert f"credential plugin `{hung}` did not finish" in message
     assert "Cargo registry `my-reg`" in message
     assert message.count(hung) == 1
-    with pytest.raises(ProcessLookupError):
-        os.kill(int(pid_file.read_text()), 0)
+    hanging.assert_reaped()

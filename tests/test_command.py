@@ -28,6 +28,7 @@ from authadapter.providers.command import (
     parse_token_output,
     run_token_command,
 )
+from tests.fixtures_cargo import hanging_script
 
 
 def script(tmp_path: Path, body: str, name: str = "cmd.py") -> list[str]:
@@ -117,22 +118,12 @@ def test_arguments_never_appear_in_errors(tmp_path: Path) -> None:
 
 
 def test_a_hanging_command_is_killed_at_the_timeout(tmp_path: Path) -> None:
-    pid_file = tmp_path / "pid"
-    argv = script(
-        tmp_path,
-        f"""
-        import os, time
-        open({str(pid_file)!r}, "w").write(str(os.getpid()))
-        time.sleep(600)
-        """,
-    )
+    hanging = hanging_script(tmp_path)
 
     with pytest.raises(ProviderTimeoutError, match=r"did not finish within 0\.5 s"):
-        run_token_command(argv, timeout=0.5)
+        run_token_command([str(hanging.path)], timeout=0.5)
 
-    pid = int(pid_file.read_text())
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)  # reaped, not left as a zombie or a sleeper
+    hanging.assert_reaped()
 
 
 def test_huge_output_is_cut_off_with_an_error(tmp_path: Path) -> None:
@@ -232,7 +223,7 @@ class TestCommandProvider:
 
 @given(
     st.text(
-        alphabet=st.characters(blacklist_characters="\n", blacklist_categories=("Cs",)),
+        alphabet=st.characters(exclude_characters="\n", exclude_categories=["Cs"]),
         max_size=40,
     )
 )
@@ -245,11 +236,12 @@ def test_a_single_line_round_trips_with_cargos_trimming(line: str) -> None:
 
 def test_a_hung_command_is_named_in_the_chains_warning(tmp_path: Path) -> None:
     """The command's own deadline comes before the chain's, so the warning says which one hung."""
-    argv = script(tmp_path, "import time\ntime.sleep(60)\n", name="hangs.py")
-    provider = CommandProvider(argv, hosts=["h.example"], timeout=1.0)
+    hanging = hanging_script(tmp_path)
+    provider = CommandProvider([str(hanging.path)], hosts=["h.example"], timeout=1.0)
     chain = ProviderChain([provider], timeout=1.0)
 
     result = chain.ask(provider, Origin.from_url("https://h.example/"), "https://h.example/")
 
     assert isinstance(result, Failure)
-    assert result.message.startswith(f"command `{sys.executable}` did not finish within")
+    assert result.message.startswith(f"command `{hanging.path}` did not finish within")
+    hanging.assert_reaped()
