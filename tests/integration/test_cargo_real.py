@@ -28,29 +28,34 @@ def _index_file_url(registry: SparseRegistry) -> str:
     return f"{registry.server.url}/index/{index_path('demo')}"
 
 
-def test_cargo_login_writes_credentials_toml_and_authadapter_sends_it(
+@pytest.mark.parametrize("store", ["cargo:token", "cargo:libsecret"])
+def test_what_cargo_login_stores_authadapter_sends(
     cargo: Cargo,
     cargo_home: CargoHome,
     sparse_registry: Callable[..., SparseRegistry],
     tmp_path: Path,
+    request: pytest.FixtureRequest,
+    store: str,
 ) -> None:
-    registry = sparse_registry("tok-written-by-cargo")
+    if store == "cargo:libsecret":
+        request.getfixturevalue("secret_service")
+    token = f"tok-written-by-cargo-into-{store}"
+    registry = sparse_registry(token)
     # cargo refuses an auth-required registry unless a provider is configured explicitly
     cargo_home.write_config(
-        '[registry]\nglobal-credential-providers = ["cargo:token"]\n'
+        f'[registry]\nglobal-credential-providers = ["{store}"]\n'
         f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
     )
 
-    done = cargo.run(
-        ["login", "--registry", "my-reg"], cwd=tmp_path, stdin="tok-written-by-cargo\n"
-    )
+    done = cargo.run(["login", "--registry", "my-reg"], cwd=tmp_path, stdin=f"{token}\n")
 
     assert done.returncode == 0, done.stderr
-    assert "tok-written-by-cargo" in cargo_home.credentials.read_text()
+    written = cargo_home.credentials.exists() and token in cargo_home.credentials.read_text()
+    assert written == (store == "cargo:token")
     with httpx.Client(auth=RegistryAuth([CargoProvider(cwd=tmp_path)])) as client:
         response = client.get(_index_file_url(registry))
     assert response.status_code == 200
-    assert registry.received[-1].authorization == "tok-written-by-cargo"
+    assert registry.received[-1].authorization == token
 
 
 def test_the_default_chain_needs_no_setup_beyond_cargos(
@@ -76,31 +81,6 @@ def test_the_default_chain_needs_no_setup_beyond_cargos(
     assert registry.received[-2].authorization == "tok-default-chain"
     assert other.status_code == 401  # same machine, another origin: nothing sent
     assert registry.received[-1].authorization is None
-
-
-def test_cargo_login_into_libsecret_is_read_back(
-    cargo: Cargo,
-    cargo_home: CargoHome,
-    sparse_registry: Callable[..., SparseRegistry],
-    secret_service: object,
-    tmp_path: Path,
-) -> None:
-    registry = sparse_registry("tok-in-secret-service")
-    cargo_home.write_config(
-        '[registry]\nglobal-credential-providers = ["cargo:libsecret"]\n'
-        f'[registries.my-reg]\nindex = "{registry.index_url}"\n'
-    )
-
-    done = cargo.run(
-        ["login", "--registry", "my-reg"], cwd=tmp_path, stdin="tok-in-secret-service\n"
-    )
-
-    assert done.returncode == 0, done.stderr
-    assert not cargo_home.credentials.exists()
-    with httpx.Client(auth=RegistryAuth([CargoProvider(cwd=tmp_path)])) as client:
-        response = client.get(_index_file_url(registry))
-    assert response.status_code == 200
-    assert registry.received[-1].authorization == "tok-in-secret-service"
 
 
 def _require_console_script() -> str:
