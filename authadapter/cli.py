@@ -12,6 +12,8 @@ one function and one list entry.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -34,12 +36,40 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+class _OutputError(AuthAdapterError):
+    """stdout cannot be written; reported on stderr like any other error."""
+
+
 class _Streams:
     def __init__(self, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> None:
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
 
     def print(self, line: str = "") -> None:
-        print(line, file=self.stdout)
+        try:
+            print(line, file=self.stdout)
+        except BrokenPipeError:
+            raise
+        except OSError as error:  # a full disk or a closed file behind `>`
+            raise _OutputError(f"cannot write the output ({error.strerror})") from None
+
+    def finish(self) -> None:
+        """Flush stdout now, so a write error is reported here and not at interpreter exit."""
+        try:
+            self.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise _OutputError(f"cannot write the output ({error.strerror})") from None
+
+    def abandon_stdout(self) -> None:
+        """Point file descriptor 1 at /dev/null: unwritable output must not fail again at exit."""
+        import os
+
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            if self.stdout.fileno() == 1:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 1)
+                os.close(devnull)
 
     def error(self, message: str) -> None:
         print(f"{PROGRAM}: error: {message}", file=self.stderr)
@@ -358,10 +388,17 @@ def main(
             args = build_parser().parse_args(arguments)
         command: Command = args.run
         with _warnings_to(streams):
-            return command(args, streams)
+            status = command(args, streams)
+        streams.finish()
+        return status
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else 2
+    except BrokenPipeError:  # the reader left (`| head`): as quiet as a killed pipeline
+        streams.abandon_stdout()
+        return 141
     except AuthAdapterError as error:
+        if isinstance(error, _OutputError):
+            streams.abandon_stdout()
         streams.error(str(error))
         return 1
     except KeyboardInterrupt:

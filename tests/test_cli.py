@@ -328,6 +328,51 @@ def test_a_token_typed_at_a_terminal_is_prompted_for_and_not_echoed() -> None:
     assert _stored()["t.example.org"] == {"BearerToken": "typed-secret-42"}
 
 
+def _many_entries() -> None:
+    """More output than a pipe buffer holds, so a reader that leaves early is noticed."""
+    path = rattler_credentials_path()
+    path.parent.mkdir(parents=True)
+    entries = {f"h{i}.example.org": {"BearerToken": f"many-{i:06d}"} for i in range(3000)}
+    path.write_text(json.dumps(entries))
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback() -> None:
+    _many_entries()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "authadapter.cli", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    first = process.stdout.readline()  # `authadapter list | head -1`
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.wait(timeout=60)
+
+    assert first.startswith(b"KEY ")
+    assert (process.returncode, stderr) == (141, b"")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_output_to_a_full_disk_is_one_error_line() -> None:
+    _many_entries()
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "authadapter.cli", "list"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "authadapter: error: cannot write the output (No space left on device)\n"
+    )
+
+
 def test_login_in_a_real_process_then_a_real_request_carries_the_token(
     loopback_server: Callable[..., LoopbackServer],
 ) -> None:
