@@ -104,6 +104,7 @@ class CargoProvider:
     def lookup(self, origin: Origin, url: str) -> LookupResult:
         if self.env.get(IN_PLUGIN_VARIABLE):
             return Miss()
+        deadline = time.monotonic() + process_timeout(self.timeout)  # the chain's clock runs
         try:
             config = self.config()
             registries = config.registries_for(origin, _path_of(url))
@@ -115,7 +116,6 @@ class CargoProvider:
         # Two registries on one origin: the answer depends on the path, and the
         # chain caches per origin, so it must not be cached at all.
         path_dependent = len(registries) > 1
-        deadline = time.monotonic() + process_timeout(self.timeout)
         for registry in registries:
             for spec in config.providers_for(registry):
                 # a plugin's own errors name it already
