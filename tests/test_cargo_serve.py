@@ -88,6 +88,34 @@ def test_not_found_when_registry_auth_would_send_nothing(
     assert get(index) == {"Err": {"kind": "not-found"}}
 
 
+@pytest.mark.parametrize(
+    ("stored", "index"),
+    [
+        ({"127.0.0.1:8765": {"BearerToken": "b"}}, INDEX),
+        ({"*.example.org": {"BasicHTTP": {"username": "u", "password": "p"}}},
+         "sparse+https://cargo.example.org/index/"),
+        ({"registry.example": {"BearerToken": "clear"}}, "sparse+http://registry.example/i/"),
+        ({"127.0.0.1": {"CondaToken": "conda"}}, INDEX),
+        ({}, INDEX),
+    ],
+)  # fmt: skip
+def test_get_agrees_with_registry_auth(
+    monkeypatch: pytest.MonkeyPatch, stored: dict[str, object], index: str
+) -> None:
+    """get answers without RegistryAuth (it imports httpx); the answers must stay the same."""
+    from authadapter._defaults import default_providers
+    from authadapter._registry_auth import RegistryAuth
+    from authadapter.providers.cargo import CargoProvider
+
+    credentials(monkeypatch, stored)
+    auth = RegistryAuth([p for p in default_providers() if not isinstance(p, CargoProvider)])
+    url = index.removeprefix("sparse+")
+    applied = auth.plan(url, auth.resolve(url))
+    expected = None if applied is None else applied.authorization
+
+    assert get(index).get("Ok", {}).get("token") == expected
+
+
 def test_cargos_own_configuration_is_not_consulted(
     cargo_home: CargoHome, monkeypatch: pytest.MonkeyPatch
 ) -> None:
