@@ -68,11 +68,10 @@ class _CacheEntry:
 class _Flight:
     """One lookup in progress; late arrivals wait for its result instead of repeating it."""
 
-    __slots__ = ("done", "error", "generation", "resolution", "shared", "url")
+    __slots__ = ("done", "error", "resolution", "shared", "url")
 
-    def __init__(self, generation: int, url: str) -> None:
+    def __init__(self, url: str) -> None:
         self.done = threading.Event()
-        self.generation = generation
         self.url = url
         self.resolution: Resolution | None = None
         self.shared = False  # whether the answer holds for other URLs of the origin
@@ -120,7 +119,6 @@ class ProviderChain:
         self._flights: dict[Origin, _Flight] = {}
         self._origins: dict[str, Origin] = {}
         self._unanswered: dict[int, threading.Event] = {}
-        self._generation = 0
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -165,12 +163,12 @@ class ProviderChain:
     def invalidate(self, url: str | None = None) -> None:
         """Forget the cached resolution of ``url``'s origin, or of every origin.
 
-        A lookup already under way when this is called still answers its
-        callers, but its result is not cached and later callers start a new
-        one: it may have read the credential that was just found stale.
+        A lookup already under way for that origin (or any, without ``url``)
+        still answers its callers, but its result is not cached and later
+        callers start a new one: it may have read the credential that was just
+        found stale. Lookups for other origins are not disturbed.
         """
         with self._lock:
-            self._generation += 1
             if url is None:
                 self._cache.clear()
                 self._flights.clear()
@@ -187,7 +185,7 @@ class ProviderChain:
                     return entry.resolution
                 flight = self._flights.get(origin)
                 if flight is None:
-                    flight = self._flights[origin] = _Flight(self._generation, url)
+                    flight = self._flights[origin] = _Flight(url)
                     self.lookups += 1
                     leader = True
                 else:
@@ -212,7 +210,8 @@ class ProviderChain:
             flight.resolution = resolution
             flight.shared = lifetime > 0
             with self._lock:
-                if lifetime > 0 and flight.generation == self._generation:
+                # invalidate() unregisters the flights it makes stale
+                if lifetime > 0 and self._flights.get(origin) is flight:
                     now = self.clock()
                     if len(self._cache) >= _CACHE_SIZE:
                         self._evict(now)

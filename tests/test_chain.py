@@ -251,6 +251,28 @@ def test_invalidate_during_a_lookup_keeps_its_result_out_of_the_cache() -> None:
     assert token_of(chain) == "Bearer tok-2"
 
 
+def test_invalidating_one_origin_does_not_unsettle_a_lookup_for_another() -> None:
+    """A server that answers 401 to every request must not keep other origins uncached."""
+    entered, proceed = threading.Event(), threading.Event()
+
+    def answer(n: int) -> LookupResult:
+        if n == 1:
+            entered.set()
+            proceed.wait(10)
+        return token(n)
+
+    provider = Counting(answer)
+    chain = ProviderChain([provider])
+    worker = threading.Thread(target=token_of, args=(chain,))
+    worker.start()
+    assert entered.wait(10)
+    chain.invalidate("https://rejecting.example.org/")
+    proceed.set()
+    worker.join(10)
+    assert token_of(chain) == "Bearer tok-1"
+    assert provider.calls == 1
+
+
 def together(threads: int, call: Callable[[], None]) -> None:
     """Run ``call`` in that many threads, released at once by a barrier."""
     barrier = threading.Barrier(threads)
