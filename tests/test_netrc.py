@@ -104,6 +104,36 @@ def test_keyword_without_value_is_an_error_naming_file_and_line(text: str) -> No
         parse_netrc(text, "/home/u/.netrc")
 
 
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('machine a.org login u password "open-quote-secret\n', 1),
+        ('machine a.org login u password p\n\nmachine b.org login "v password q\n', 3),
+    ],
+)
+def test_a_quote_left_open_is_an_error_naming_the_line(text: str, line: int) -> None:
+    with pytest.raises(StoreFormatError) as raised:
+        parse_netrc(text, "/home/u/.netrc")
+
+    assert str(raised.value) == f"/home/u/.netrc: line {line}: a quote is not closed"
+
+
+def test_listing_names_an_entry_it_cannot_use(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "netrc"
+    path.write_text(
+        "machine a.org login u password bell\x07-secret\nmachine b.org login v password q\n"
+    )
+
+    entries = NetrcProvider(path).entries()
+
+    assert [entry.key for entry in entries] == ["b.org"]
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{path}: skipping machine 'a.org': password contains a control character (position 4)"
+    ]
+
+
 def test_entry_repr_hides_the_password() -> None:
     assert "hunter2-secret" not in repr(NetrcEntry("a.org", "u", "hunter2-secret"))
 

@@ -12,6 +12,7 @@ name with a port (``machine host:8443``) applies only to that port.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss
 
 from ._entry import StoredEntry
+
+logger = logging.getLogger("authadapter")
 
 __all__ = ["NetrcEntry", "NetrcProvider", "netrc_path", "parse_netrc"]
 
@@ -40,8 +43,12 @@ class NetrcEntry:
     password: str = field(repr=False)
 
 
-def _tokens(text: str) -> list[tuple[str, int]]:
-    """Tokens with their line numbers; comments dropped, quotes resolved."""
+def _tokens(text: str, source: str) -> list[tuple[str, int]]:
+    """Tokens with their line numbers; comments dropped, quotes resolved.
+
+    A quote left open would swallow the rest of the file into one password
+    (newlines included), so it is an error naming the line it opens on.
+    """
     tokens: list[tuple[str, int]] = []
     index, line, length = 0, 1, len(text)
     while index < length:
@@ -55,6 +62,7 @@ def _tokens(text: str) -> list[tuple[str, int]]:
             while index < length and text[index] != "\n":
                 index += 1
         elif char == '"':
+            opened_on = line
             index += 1
             value: list[str] = []
             while index < length and text[index] != '"':
@@ -64,6 +72,8 @@ def _tokens(text: str) -> list[tuple[str, int]]:
                     line += 1
                 value.append(text[index])
                 index += 1
+            if index >= length:
+                raise StoreFormatError(f"{source}: line {opened_on}: a quote is not closed")
             tokens.append(("".join(value), line))
             index += 1
         else:
@@ -92,10 +102,10 @@ def parse_netrc(text: str, source: str) -> list[NetrcEntry]:
     """The entries of a netrc file, in order; ``default`` is the machine ``"default"``.
 
     Raises ``StoreFormatError`` naming ``source`` and the line for a keyword
-    missing its value. Entries without a password and login are dropped.
+    missing its value or a quote left open. Entries without a password and login are dropped.
     """
     entries: list[NetrcEntry] = []
-    tokens = _tokens(_skip_macros(text))
+    tokens = _tokens(_skip_macros(text), source)
     machine: str | None = None
     values: dict[str, str] = {}
 
@@ -173,7 +183,8 @@ class NetrcProvider:
         for entry in self._read().values():
             try:
                 credential = BasicCredential(entry.login, entry.password)
-            except InvalidCredentialError:
+            except InvalidCredentialError as error:
+                logger.warning("%s: skipping machine %r: %s", self.path, entry.machine, error)
                 continue
             found.append(StoredEntry(entry.machine, credential, str(self.path)))
         return found
