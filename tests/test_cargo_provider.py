@@ -200,6 +200,19 @@ class TestTokenFromStdout:
             f"command `{tool}` failed with exit status 5"
         )
 
+    def test_the_command_runs_where_cargo_would(
+        self, cargo_home: CargoHome, tmp_path: Path
+    ) -> None:
+        """Seen with cargo 1.95: `./tool` is looked up in the directory cargo runs in."""
+        project = tmp_path / "project"
+        project.mkdir()
+        token_script(project, "import os\nprint('ran-in-' + os.path.basename(os.getcwd()))\n")
+        cargo_home.write_config(
+            REGISTRY + 'credential-provider = "cargo:token-from-stdout ./tool.py"\n'
+        )
+
+        assert found_token(lookup(provider(project))) == "ran-in-project"
+
 
 class TestPluginsAndOrder:
     def test_later_global_providers_are_asked_first_not_found_moves_on(

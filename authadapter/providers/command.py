@@ -141,6 +141,7 @@ class CommandProcess:
         what: str | None = None,
         pipe_stdin: bool = False,
         max_output: int = MAX_OUTPUT,
+        cwd: str | os.PathLike[str] | None = None,
     ) -> None:
         self.what = what or describe_command(argv)
         self.timeout = timeout
@@ -155,6 +156,7 @@ class CommandProcess:
                 stdin=subprocess.PIPE if pipe_stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 env=full_env,
+                cwd=cwd,
             )
         except FileNotFoundError:
             raise ProviderError(f"{self.what} was not found") from None
@@ -275,16 +277,20 @@ def run_token_command(
     timeout: float,
     what: str | None = None,
     max_output: int = MAX_OUTPUT,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> str:
     """Run ``argv`` and return the one line it printed, as Cargo reads a token command.
 
-    ``env`` adds variables to the inherited environment. A non-zero exit, a
-    second line of output, more than ``max_output`` bytes, or no exit within
-    ``timeout`` seconds (the command is then killed) raise ``ProviderError``
-    naming the command, never its output.
+    ``env`` adds variables to the inherited environment; ``cwd`` is where
+    the command runs (default: here), which also resolves a relative command.
+    A non-zero exit, a second line of output, more than ``max_output`` bytes,
+    or no exit within ``timeout`` seconds (the command is then killed) raise
+    ``ProviderError`` naming the command, never its output.
     """
     what = what or describe_command(argv)
-    with CommandProcess(argv, env=env, timeout=timeout, what=what, max_output=max_output) as child:
+    with CommandProcess(
+        argv, env=env, timeout=timeout, what=what, max_output=max_output, cwd=cwd
+    ) as child:
         output = child.read_rest()
         status = child.wait()
     if status != 0:

@@ -20,6 +20,7 @@ every answer is cacheable.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -142,6 +143,7 @@ def plugin_get(
     timeout: float,
     env: Mapping[str, str] | None = None,
     now: Callable[[], float] = time.time,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> PluginToken | None:
     """Ask a credential plugin for the token of ``index_url``; ``None`` when it has none.
 
@@ -151,7 +153,9 @@ def plugin_get(
     """
     what = f"credential plugin `{program}`"
     argv = [program, "--cargo-plugin"]
-    with CommandProcess(argv, env=env, timeout=timeout, what=what, pipe_stdin=True) as child:
+    with CommandProcess(
+        argv, env=env, timeout=timeout, what=what, pipe_stdin=True, cwd=cwd
+    ) as child:
         hello = child.read_line()
         if hello is None:
             status = child.wait()

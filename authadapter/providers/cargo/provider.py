@@ -55,7 +55,8 @@ class CargoProvider:
     """Registry tokens from Cargo's configuration, credentials and credential providers.
 
     ``cwd`` is where Cargo's configuration search starts (default: the
-    working directory at the first lookup); ``environ`` defaults to
+    working directory at the first lookup) and where commands and plugins
+    run, as Cargo runs them in its own directory; ``environ`` defaults to
     ``os.environ``; ``timeout`` is the chain's. The commands and plugins of
     one lookup share slightly less (``process_timeout``): a hung plugin is
     killed and reported by name as the fatal error it is to Cargo, before the
@@ -174,6 +175,7 @@ class CargoProvider:
             registry.name,
             timeout=self._time_left(spec, deadline),
             now=self.clock,
+            cwd=self.cwd,
         )
         return None if found is None else (found.token, "credential plugin", found.ttl)
 
@@ -184,7 +186,7 @@ class CargoProvider:
         env = {"CARGO_REGISTRY_INDEX_URL": registry.index_url}
         env["CARGO_REGISTRY_NAME_OPT"] = registry.name
         what = describe_command(argv)
-        token = run_token_command(argv, env=env, timeout=timeout, what=what)
+        token = run_token_command(argv, env=env, timeout=timeout, what=what, cwd=self.cwd)
         return token, what, None
 
 
