@@ -170,11 +170,15 @@ class KeyringProvider:
                     key = item.get_attributes().get("username")
                     if not key:
                         continue
-                    with contextlib.suppress(ValueError):
+                    try:
                         value = json.loads(item.get_secret().decode("utf-8"))
-                        found.append(
-                            StoredEntry(key, parse_credential_value(value), self.description)
-                        )
+                        credential = parse_credential_value(value)
+                    except ValueError as error:  # not JSON, or a kind we cannot send
+                        unreadable = isinstance(error, json.JSONDecodeError | UnicodeDecodeError)
+                        reason = "not JSON" if unreadable else error
+                        logger.warning("%s: skipping entry %r: %s", self.description, key, reason)
+                        continue
+                    found.append(StoredEntry(key, credential, self.description))
         except Exception as error:
             logger.debug("keyring: listing failed (%s)", type(error).__name__)
         return found

@@ -154,6 +154,26 @@ def test_list_shows_keyring_entries_masked(secret_service: SecretService) -> Non
     assert "kr-pass-9999" not in out.getvalue()
 
 
+def test_list_names_a_keyring_entry_it_cannot_use(secret_service: SecretService) -> None:
+    import secretstorage
+
+    store_like_rattler(secret_service, "ok.example.org", BearerToken("kr-ok-1111"))
+    with closing(secret_service.connection()) as connection:
+        collection = secretstorage.get_default_collection(connection)
+        attributes = {"service": "rattler", "username": "s3://bucket"}
+        s3 = '{"S3Credentials": {"access_key_id": "a", "secret_access_key": "kr-s3-2222"}}'
+        collection.create_item("s3", attributes, s3.encode(), replace=True)
+    out, err = io.StringIO(), io.StringIO()
+
+    assert main(["list"], stdout=out, stderr=err) == 0
+
+    assert "ok.example.org" in out.getvalue()
+    assert err.getvalue() == (
+        "authadapter: warning: keyring (service rattler): skipping entry 's3://bucket': "
+        "unsupported credential type 'S3Credentials'\n"
+    )
+
+
 def test_keyring_credential_reaches_a_real_server(
     secret_service: SecretService, loopback_server: Callable[..., LoopbackServer]
 ) -> None:
