@@ -7,6 +7,7 @@ wants in a bug report: every store's answer for one URL, no secret).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -107,19 +108,45 @@ def explain(
 
 
 def list_entries(
-    providers: Sequence[CredentialProvider],
+    providers: Sequence[CredentialProvider], timeout: float = 10.0
 ) -> tuple[list[StoredEntry], list[str]]:
-    """Entries of every provider that can list them, and one message per store that failed."""
+    """Entries of every provider that can list them, and one message per store that failed.
+
+    A blocking store (the keyring) gets ``timeout`` seconds, like a lookup: a
+    Secret Service that never answers must not hang ``authadapter list``.
+    """
     entries: list[StoredEntry] = []
     errors: list[str] = []
     for provider in providers:
         if not isinstance(provider, ListableProvider):
             continue
         try:
-            entries.extend(provider.entries())
+            if getattr(provider, "blocking", False):
+                entries.extend(_within(timeout, provider))
+            else:
+                entries.extend(provider.entries())
         except StoreError as error:
             errors.append(str(error))
     return entries, errors
+
+
+def _within(timeout: float, provider: ListableProvider) -> list[StoredEntry]:
+    outcome: list[list[StoredEntry] | StoreError] = []
+
+    def run() -> None:
+        try:
+            outcome.append(provider.entries())
+        except StoreError as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=run, name=f"authadapter-list-{provider.name}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise StoreError(f"{provider.name}: did not answer within {timeout:g} s; not listed")
+    if isinstance(outcome[0], StoreError):
+        raise outcome[0]
+    return outcome[0]
 
 
 def explanation_lines(explanation: Explanation) -> list[str]:

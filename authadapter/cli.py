@@ -221,10 +221,12 @@ def _add_list(subparsers: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _list(args: argparse.Namespace, streams: _Streams) -> int:
+    from authadapter._config import load_config
     from authadapter._defaults import default_providers
     from authadapter._report import entry_table, list_entries
 
-    entries, errors = list_entries(default_providers())
+    settings = load_config()
+    entries, errors = list_entries(default_providers(settings), settings.timeout)
     for line in entry_table(entries, show_secrets=args.show_secrets):
         streams.print(line)
     for message in errors:

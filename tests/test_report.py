@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from authadapter import (
@@ -16,7 +18,8 @@ from authadapter import (
     Origin,
     RawToken,
 )
-from authadapter._report import describe_credential, explain
+from authadapter._report import describe_credential, explain, list_entries
+from authadapter.providers._entry import StoredEntry
 
 
 @pytest.mark.parametrize(
@@ -119,3 +122,39 @@ def test_explain_says_whether_the_chosen_credential_is_really_sent(
     assert explanation.plain_http == plain_http
     assert explanation.answers[0].used
     assert (explanation.sends is explanation.answers[0]) is sent
+
+
+class SlowKeyring:
+    """A listable, blocking store that answers only when released, like a hung D-Bus."""
+
+    name = "keyring"
+    blocking = True
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        return Miss()
+
+    def entries(self) -> list[StoredEntry]:
+        self.release.wait()
+        return [StoredEntry("late.example.org", BearerToken("late-123456"), "keyring")]
+
+
+class QuickFile(SlowKeyring):
+    name = "file"
+    blocking = False
+
+    def entries(self) -> list[StoredEntry]:
+        return [StoredEntry("file.example.org", BearerToken("file-123456"), "file")]
+
+
+def test_a_store_that_never_answers_does_not_hang_the_listing() -> None:
+    slow = SlowKeyring()
+    try:
+        entries, errors = list_entries([slow, QuickFile()], timeout=0.05)
+    finally:
+        slow.release.set()
+
+    assert [entry.key for entry in entries] == ["file.example.org"]
+    assert errors == ["keyring: did not answer within 0.05 s; not listed"]
