@@ -300,7 +300,10 @@ def _read_until(descriptor: int, wanted: bytes, seconds: float = 30.0) -> bytes:
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal (POSIX)")
 def test_a_token_typed_at_a_terminal_is_prompted_for_and_not_echoed() -> None:
-    terminal, program_side = os.openpty()
+    try:
+        terminal, program_side = os.openpty()
+    except OSError:  # a container without /dev/pts
+        pytest.skip("no pseudo-terminal available")
     process = subprocess.Popen(
         [sys.executable, "-m", "authadapter.cli", "login", "t.example.org", "--token", "-"],
         stdin=program_side,
