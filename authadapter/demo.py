@@ -96,9 +96,9 @@ def main() -> int:
             ["--conda-token", conda],
         )
         for index, args in enumerate(logins):
-            host = registry.url(index, "").split("//")[1]
+            host = registry.url(index, "").split("//")[1].split(":")[0]  # as pixi keys it
             print(f"   $ authadapter login {host} {args[0]} ***")
-            if cli(["login", host.split(":")[0], *args]) != 0:
+            if cli(["login", host, *args]) != 0:
                 return 1
         print("\n2. Fetch with httpx and requests, auth=RegistryAuth() and nothing else:")
         import httpx
