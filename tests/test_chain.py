@@ -297,6 +297,16 @@ def test_sixty_four_threads_missing_one_origin_make_one_provider_call() -> None:
     assert provider.calls == 1
 
 
+def test_an_uncacheable_answer_still_serves_a_stampede_on_one_url() -> None:
+    provider = Counting(lambda n: token(n, ttl=0), delay=0.05)
+    chain = ProviderChain([provider])
+    results: list[str | None] = []
+    together(64, lambda: results.append(token_of(chain)))
+    assert results == ["Bearer tok-1"] * 64
+    assert provider.calls == 1
+    assert token_of(chain) == "Bearer tok-2"  # and it was not cached
+
+
 def test_waiting_threads_share_a_fatal_error_without_asking_again() -> None:
     provider = Counting(lambda n: Failure("plugin said no", fatal=True), delay=0.05)
     chain = ProviderChain([provider])
