@@ -99,9 +99,12 @@ class Origin:
         if self.host == "localhost":
             return True
         try:
-            return ipaddress.ip_address(self.host).is_loopback
+            address = ipaddress.ip_address(self.host)
         except ValueError:
             return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # as Python 3.13 does; 3.10-3.12 say "not loopback"
+        return address.is_loopback
 
     @property
     def has_default_port(self) -> bool:

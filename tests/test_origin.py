@@ -81,6 +81,9 @@ def test_loopback_detection() -> None:
     assert not Origin.from_url("http://api.localhost/").is_loopback
     assert not Origin.from_url("http://localhost.evil.com/").is_loopback
     assert not Origin.from_url("http://128.0.0.1/").is_loopback
+    # the same on every Python: only 3.13 looks inside IPv4-mapped addresses itself
+    assert Origin.from_url("http://[::ffff:127.0.0.1]/").is_loopback
+    assert not Origin.from_url("http://[::ffff:8.8.8.8]/").is_loopback
 
 
 def test_str_round_trips() -> None:
