@@ -334,6 +334,31 @@ def test_keychain_and_wincred_names_are_cargos() -> None:
     assert SCHEMA == "org.rust-lang.cargo.registry"
 
 
+@pytest.mark.parametrize("token", ["good-plugin-tok", "bad\\u0001plugin-tok"])
+def test_a_plugins_answer_names_the_plugin_never_the_token(
+    cargo_home: CargoHome, tmp_path: Path, token: str
+) -> None:
+    plugin = token_script(
+        tmp_path,
+        f"""
+        import json, sys
+        print(json.dumps({{"v": [1]}}), flush=True)
+        sys.stdin.readline()
+        answer = {{"kind": "get", "token": "{token}", "cache": "session",
+                  "operation_independent": True}}
+        print(json.dumps({{"Ok": answer}}), flush=True)
+        """,
+    )
+    cargo_home.write_config(REGISTRY + f'credential-provider = "{plugin}"\n')
+
+    result = lookup(provider(tmp_path))
+
+    said = result.source if isinstance(result, Found) else getattr(result, "message", "")
+    assert said.startswith(f"{plugin} for Cargo registry `my-reg`")
+    assert "plugin-tok" not in said
+    assert isinstance(result, Found) == token.startswith("good")
+
+
 class TestCheapAndSafe:
     def test_config_is_read_once(
         self, cargo_home: CargoHome, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

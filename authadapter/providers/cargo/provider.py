@@ -119,15 +119,17 @@ class CargoProvider:
         path_dependent = len(registries) > 1
         for registry in registries:
             for spec in config.providers_for(registry):
-                # a plugin's own errors name it already
-                label = f"Cargo registry `{registry.name}`"
-                if spec.is_builtin:
-                    label = f"{spec} for {label}"
+                label = f"{spec} for Cargo registry `{registry.name}`"
                 try:
                     answer = self._ask(config, registry, spec, deadline)
-                    if answer is None:
-                        continue
-                    token, source, ttl = answer
+                except AuthAdapterError as error:
+                    # a plugin's own errors name it already
+                    where = label if spec.is_builtin else f"Cargo registry `{registry.name}`"
+                    return Failure(f"{where}: {error}", fatal=True)
+                if answer is None:
+                    continue
+                token, source, ttl = answer
+                try:
                     credential = RawToken(token)
                 except AuthAdapterError as error:
                     return Failure(f"{label}: {error}", fatal=True)
