@@ -431,12 +431,17 @@ def test_cargo_runs_us_as_a_credential_provider(argv: tuple[str, ...]) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_which_warns_that_plain_http_keeps_the_credential_home(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def repo_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bearer token for repo.example.org in the environment store."""
     monkeypatch.setenv(
         "AUTHADAPTER_CREDENTIALS", '{"repo.example.org": {"BearerToken": "h-123456"}}'
     )
+
+
+def test_which_warns_that_plain_http_keeps_the_credential_home(
+    repo_token: None,
+) -> None:
 
     _, plain, _ = run("which", "http://repo.example.org/simple/")
     _, secure, _ = run("which", "https://repo.example.org/simple/")
@@ -452,14 +457,11 @@ def test_which_warns_that_plain_http_keeps_the_credential_home(
 
 
 def test_which_follows_allow_http_hosts_of_the_configuration(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, repo_token: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text('allow_http_hosts = ["repo.example.org"]\n')
     monkeypatch.setenv("AUTHADAPTER_CONFIG", str(config))
-    monkeypatch.setenv(
-        "AUTHADAPTER_CREDENTIALS", '{"repo.example.org": {"BearerToken": "h-123456"}}'
-    )
 
     _, out, _ = run("which", "http://repo.example.org/simple/")
 
@@ -471,11 +473,8 @@ def test_which_follows_allow_http_hosts_of_the_configuration(
 
 
 def test_which_does_not_claim_a_store_is_used_when_the_url_has_credentials(
-    monkeypatch: pytest.MonkeyPatch,
+    repo_token: None,
 ) -> None:
-    monkeypatch.setenv(
-        "AUTHADAPTER_CREDENTIALS", '{"repo.example.org": {"BearerToken": "h-123456"}}'
-    )
 
     _, out, _ = run("which", "https://me:pw-own-99@repo.example.org/simple/")
 
@@ -487,10 +486,7 @@ def test_which_does_not_claim_a_store_is_used_when_the_url_has_credentials(
     assert "pw-own-99" not in out
 
 
-def test_which_says_the_callers_own_authorization_wins(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "AUTHADAPTER_CREDENTIALS", '{"repo.example.org": {"BearerToken": "h-123456"}}'
-    )
+def test_which_says_the_callers_own_authorization_wins(repo_token: None) -> None:
 
     _, out, _ = run("which", "https://repo.example.org/simple/")
 
