@@ -192,6 +192,8 @@ class RegistryAuth(_AuthBase):
             return True
         with self._warn_lock:
             first = origin.host not in self._warned_http
+            if first and len(self._warned_http) >= 512:  # a crawler: warn again, not grow
+                self._warned_http.clear()
             self._warned_http.add(origin.host)
         if first:
             logger.warning(
