@@ -249,9 +249,12 @@ def _add_which(subparsers: argparse._SubParsersAction[_Parser]) -> None:
 def _which(args: argparse.Namespace, streams: _Streams) -> int:
     from authadapter._config import load_config
     from authadapter._defaults import default_providers
+    from authadapter._origin import is_ip_address
     from authadapter._report import explain, explanation_lines
 
     url = args.url
+    if is_ip_address(url) and ":" in url:
+        url = f"[{url}]"  # a bare IPv6 address
     if "://" not in url and not any(character.isspace() for character in url):
         url = f"https://{url}"  # a bare host: what a registry URL for it would be
     settings = load_config()

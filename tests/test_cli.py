@@ -495,6 +495,16 @@ def test_which_says_the_callers_own_authorization_wins(repo_token: None) -> None
     )
 
 
+@pytest.mark.parametrize(
+    ("typed", "origin"), [("::1", "https://[::1]"), ("[::1]:8443", "https://[::1]:8443")]
+)
+def test_which_takes_a_bare_ipv6_address(typed: str, origin: str) -> None:
+    status, out, _ = run("which", typed)
+
+    assert status == 0
+    assert out.splitlines()[0] == origin
+
+
 def test_which_takes_a_bare_host_as_its_https_url(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUTHADAPTER_CREDENTIALS", '{"*.prefix.dev": {"BearerToken": "h-123456"}}')
 
