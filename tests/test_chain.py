@@ -228,7 +228,18 @@ def test_invalidate_one_origin_or_all() -> None:
     assert token_of(chain, "https://b.example.org/") == "Bearer tok-5"
 
 
-def test_invalidate_during_a_lookup_keeps_its_result_out_of_the_cache() -> None:
+@pytest.mark.parametrize(
+    ("invalidated", "afterwards", "calls"),
+    [
+        (URL, "Bearer tok-2", 2),  # the credential being read is now known to be stale
+        # a server that rejects everything must not keep other origins uncached
+        ("https://rejecting.example.org/", "Bearer tok-1", 1),
+    ],
+    ids=["same-origin", "other-origin"],
+)
+def test_invalidate_during_a_lookup_keeps_only_that_origins_result_out_of_the_cache(
+    invalidated: str, afterwards: str, calls: int
+) -> None:
     entered, proceed = threading.Event(), threading.Event()
 
     def answer(n: int) -> LookupResult:
@@ -243,34 +254,13 @@ def test_invalidate_during_a_lookup_keeps_its_result_out_of_the_cache() -> None:
     worker = threading.Thread(target=lambda: results.append(token_of(chain)))
     worker.start()
     assert entered.wait(10)
-    chain.invalidate(URL)  # the credential being read is now known to be stale
+    chain.invalidate(invalidated)
     proceed.set()
     worker.join(10)
     assert results == ["Bearer tok-1"]
-    assert token_of(chain) == "Bearer tok-2"
-    assert token_of(chain) == "Bearer tok-2"
-
-
-def test_invalidating_one_origin_does_not_unsettle_a_lookup_for_another() -> None:
-    """A server that answers 401 to every request must not keep other origins uncached."""
-    entered, proceed = threading.Event(), threading.Event()
-
-    def answer(n: int) -> LookupResult:
-        if n == 1:
-            entered.set()
-            proceed.wait(10)
-        return token(n)
-
-    provider = Counting(answer)
-    chain = ProviderChain([provider])
-    worker = threading.Thread(target=token_of, args=(chain,))
-    worker.start()
-    assert entered.wait(10)
-    chain.invalidate("https://rejecting.example.org/")
-    proceed.set()
-    worker.join(10)
-    assert token_of(chain) == "Bearer tok-1"
-    assert provider.calls == 1
+    assert token_of(chain) == afterwards
+    assert token_of(chain) == afterwards
+    assert provider.calls == calls
 
 
 def together(threads: int, call: Callable[[], None]) -> None:
