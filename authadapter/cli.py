@@ -2,8 +2,11 @@
 
 Every expected failure prints a single ``authadapter: error: ...`` line on
 stderr and exits 1 (2 for a usage error), never a traceback and never a
-secret. Secrets can be given on stdin (``--token -``) so they need not appear
-in the process list or shell history.
+secret; the library's warnings come out as ``authadapter: warning: ...``
+lines, and a reader that leaves early (``| head``) ends the command quietly
+with 141, as a shell pipeline would. Secrets can be given on stdin
+(``--token -``, prompted for without echo at a terminal) so they need not
+appear in the process list or shell history.
 
 Subcommands are registered by the functions in ``SUBCOMMANDS``; adding one is
 one function and one list entry.
