@@ -337,18 +337,24 @@ def _proxied_with_registry_auth(server: LoopbackServer) -> tuple[Received, Recei
     return gets[-2], gets[-1]
 
 
+@pytest.mark.parametrize("store", ["home file", "keyring"])
 def test_wildcard_login_for_a_one_dot_host_is_used_by_rattler_for_its_subdomain(
     loopback_server: Callable[..., LoopbackServer],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    store: str,
 ) -> None:
+    if store == "keyring":
+        request.getfixturevalue("secret_service")
     server = loopback_server("127.0.0.8", _channel)
     _through_proxy(server, monkeypatch)
 
     out = _login("prefix.test", "--token", "-", stdin="wild-token-0009\n")
     received = fetch_with_rattler(server, tmp_path / "cache", PROXIED_CHANNEL)
 
-    assert out.startswith("stored bearer token for *.prefix.test in ")
+    where = "keyring (service rattler)" if store == "keyring" else str(rattler_credentials_path())
+    assert out == f"stored bearer token for *.prefix.test in {where}\n"
     assert received.path == f"{PROXIED_CHANNEL}/noarch/repodata.json"
     assert received.authorization == "Bearer wild-token-0009"
 
