@@ -308,10 +308,19 @@ class ProviderChain:
                 done.set()
 
         threading.Thread(target=run, name=f"authadapter-{provider.name}", daemon=True).start()
-        if not done.wait(self.timeout):
+        limit = _own_timeout(provider) or self.timeout
+        if not done.wait(limit):
             self._unanswered[key] = done
-            raise ProviderTimeoutError(f"did not answer within {self.timeout:g} s")
+            raise ProviderTimeoutError(f"did not answer within {limit:g} s")
         result = outcome[0]
         if isinstance(result, BaseException):
             raise result
         return result
+
+
+def _own_timeout(provider: CredentialProvider) -> float | None:
+    """The provider's own ``timeout`` attribute, if it declares a usable one."""
+    timeout = getattr(provider, "timeout", None)
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+        return float(timeout)
+    return None

@@ -64,7 +64,9 @@ class CredentialProvider(Protocol):
     ``name`` identifies the provider in logs, warnings and ``authadapter
     which``. ``blocking`` is true for providers that may wait on something
     outside the process (a keyring daemon, a subprocess): the chain runs those
-    under its timeout. ``lookup`` may raise; the chain turns an exception into
+    under its timeout, or under the provider's own ``timeout`` attribute (seconds)
+    where it has one, so a command the user allowed a minute (an SSO prompt) is
+    not cut off at the chain's default. ``lookup`` may raise; the chain turns an exception into
     a non-fatal ``Failure`` naming the provider.
     """
 

@@ -82,6 +82,7 @@ class Stuck:
 
     name = "stuck-keyring"
     blocking = True
+    timeout: float | None = None  # the chain's timeout applies
 
     def __init__(self) -> None:
         self.release = threading.Event()
@@ -439,6 +440,33 @@ def test_a_provider_past_the_timeout_is_skipped_with_a_warning(
     while stuck.calls < 2 and time.monotonic() < deadline:
         token_of(chain)
     assert stuck.calls == 2
+
+
+class SlowWithItsOwnTimeout:
+    """A blocking provider that answers after ``delay`` and declares a longer ``timeout``."""
+
+    name = "sso-command"
+    blocking = True
+
+    def __init__(self, delay: float, timeout: float) -> None:
+        self.delay = delay
+        self.timeout = timeout
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        time.sleep(self.delay)
+        return Found(BearerToken("slow-but-allowed"), "sso")
+
+
+def test_a_provider_with_its_own_longer_timeout_is_waited_for() -> None:
+    """A command the user allowed 5 s is not cut off at the chain's 0.05 s."""
+    chain = ProviderChain([SlowWithItsOwnTimeout(delay=0.3, timeout=5)], timeout=0.05)
+    assert token_of(chain) == "Bearer slow-but-allowed"
+
+
+def test_a_provider_past_its_own_timeout_is_skipped(stuck: Stuck) -> None:
+    stuck.timeout = 0.05
+    chain = ProviderChain([stuck, Counting(token)], timeout=30, failure_ttl=0)
+    assert token_of(chain) == "Bearer tok-1"
 
 
 def test_a_provider_that_raises_is_a_failure_without_its_message(
