@@ -76,7 +76,7 @@ def _get(index_url: str) -> dict[str, Any]:
     from authadapter._config import resolve_settings
     from authadapter._defaults import default_providers
     from authadapter._origin import normalize_host
-    from authadapter._policy import apply_resolution
+    from authadapter._policy import apply_resolution, plain_http_allowed
 
     settings = resolve_settings()
     providers = [p for p in default_providers(settings) if not isinstance(p, CargoProvider)]
@@ -87,8 +87,8 @@ def _get(index_url: str) -> dict[str, Any]:
     resolution = chain.resolve(url)
     origin = resolution.origin
     allowed = {normalize_host(host) for host in settings.allow_http_hosts}
-    if origin.scheme == "http" and not (origin.is_loopback or origin.host in allowed):
-        return _error("not-found")  # RegistryAuth's plain-http rule
+    if not plain_http_allowed(origin, allowed):
+        return _error("not-found")
     applied = apply_resolution(url, resolution)
     if applied is None or applied.authorization is None:
         return _error("not-found")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Collection, MutableMapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -132,3 +132,14 @@ def location_without_foreign_token(request_url: str, location: str) -> str | Non
     if same_origin or unquote(token) not in unquote(target):
         return None
     return remove_token_everywhere(target, token)
+
+
+def plain_http_allowed(origin: Origin, allow_http_hosts: Collection[str]) -> bool:
+    """The plain-http rule: may a credential go to ``origin`` without TLS?
+
+    Yes for https, loopback hosts and the normalised hosts the user allowed;
+    no otherwise, as a credential sent in clear text is given away. One
+    function, so that RegistryAuth, Cargo's ``get`` and ``authadapter which``
+    cannot disagree.
+    """
+    return origin.scheme != "http" or origin.is_loopback or origin.host in allow_http_hosts

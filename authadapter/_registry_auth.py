@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._chain import ProviderChain, Resolution, own_copy
 from ._origin import Origin, normalize_host
-from ._policy import Applied, apply_resolution
+from ._policy import Applied, apply_resolution, plain_http_allowed
 from ._provider import CredentialProvider
 
 if TYPE_CHECKING:
@@ -184,7 +184,7 @@ class RegistryAuth(_AuthBase):
             return True
         allowed = self._plain_http.get(origin)
         if allowed is None:  # parsing the host as an IP address costs more than the rest
-            allowed = origin.is_loopback or origin.host in self.allow_http_hosts
+            allowed = plain_http_allowed(origin, self.allow_http_hosts)
             if len(self._plain_http) >= 512:
                 self._plain_http.clear()
             self._plain_http[origin] = allowed

@@ -15,6 +15,7 @@ from authadapter._chain import ProviderChain
 from authadapter._credentials import BasicCredential, CondaToken, Credential
 from authadapter._exceptions import StoreError
 from authadapter._origin import Origin, normalize_host
+from authadapter._policy import plain_http_allowed
 from authadapter._provider import CredentialProvider, Failure, Found, LookupResult
 from authadapter._urls import conda_token_in_path, has_userinfo
 from authadapter.providers._entry import ListableProvider, StoredEntry
@@ -93,7 +94,7 @@ def explain(
     plain_http = None
     if origin.scheme == "http" and not origin.is_loopback:
         allowed = {normalize_host(host) for host in allow_http_hosts}
-        plain_http = "allowed" if origin.host in allowed else "refused"
+        plain_http = "allowed" if plain_http_allowed(origin, allowed) else "refused"
     chain = ProviderChain(providers, timeout=timeout)
     answers: list[Answer] = []
     decided = False
