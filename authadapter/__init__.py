@@ -26,6 +26,7 @@ from ._exceptions import (
 from ._origin import Origin
 from ._patch import Patch, patch_httpx, patch_requests, unpatch_httpx, unpatch_requests
 from ._provider import CredentialProvider, Failure, Found, LookupResult, Miss
+from ._store import delete_credential, key_for_host, save_credential
 from ._urls import mask_url
 
 if TYPE_CHECKING:
@@ -58,10 +59,13 @@ __all__ = [
     "StoreError",
     "StoreFormatError",
     "StoreWriteError",
+    "delete_credential",
     "httpx_event_hooks",
+    "key_for_host",
     "mask_url",
     "patch_httpx",
     "patch_requests",
+    "save_credential",
     "unpatch_httpx",
     "unpatch_requests",
 ]

@@ -27,10 +27,13 @@ from authadapter import (
     RawToken,
     RegistryAuth,
     Resolution,
+    delete_credential,
     httpx_event_hooks,
+    key_for_host,
     mask_url,
     patch_httpx,
     patch_requests,
+    save_credential,
     unpatch_httpx,
     unpatch_requests,
 )
@@ -105,3 +108,8 @@ guarded = httpx.Client(auth=auth, event_hooks=httpx_event_hooks())
 guarded_async = httpx.AsyncClient(auth=auth, event_hooks=httpx_event_hooks(asynchronous=True))
 
 errors: tuple[type[AuthAdapterError], ...] = (ProviderError,)
+
+# Storing where pixi would, from Python.
+key: str = key_for_host("https://repo.example.org:8443/simple/")
+where: str = save_credential(key, BearerToken("t"))
+removed_from: list[str] = delete_credential(key)
