@@ -51,7 +51,13 @@ _CACHE_SIZE = 4096
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """What the chain decided for an origin: a credential and who gave it, or nothing."""
+    """What the chain decided for an origin: a credential and who gave it, or nothing.
+
+    ``provider`` is the name of the provider that answered and ``source`` its
+    user-facing description of where the credential came from (never the
+    secret); both are ``None`` when ``credential`` is. The ``repr`` hides the
+    secret, so a resolution may be logged.
+    """
 
     origin: Origin
     credential: Credential | None
@@ -95,6 +101,9 @@ class ProviderChain:
     raising its own copy). An answer that may not be cached (``ttl=0``, as a
     provider whose answer depends on the path gives) is shared only with
     callers of the same URL; the others ask again.
+    A blocking provider runs in a daemon thread under ``timeout``, or under
+    its own ``timeout`` attribute when it declares one, so an entry the user
+    gave longer (an SSO prompt) is waited for.
     ``lookups`` counts the lookups that asked the providers.
     """
 

@@ -83,8 +83,11 @@ class CommandSpec:
     ``*.domain``). ``kind`` says how the printed line is sent; for ``basic``
     it is the password of ``username``. ``ttl`` is how long the answer is
     cached (``None``: the chain's ``ttl``); ``timeout`` defaults to the
-    settings' ``timeout``. The arguments are hidden from ``repr`` as they may
-    hold secrets.
+    settings' ``timeout`` and is the one the chain waits for, even when it is
+    longer than the chain's (the command is killed a little before it, so a
+    hung one is reported by name). The arguments are hidden from ``repr`` as
+    they may hold secrets. Invalid values raise ``ConfigError`` here, at
+    construction, rather than at the first request.
     """
 
     hosts: tuple[str, ...]

@@ -44,7 +44,13 @@ def check_header_safe(value: str, what: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class BearerToken:
-    """Sent as ``Authorization: Bearer <token>``."""
+    """Sent as ``Authorization: Bearer <token>``.
+
+    Construction raises ``InvalidCredentialError`` for an empty token or one
+    with a control or non-ASCII character: every store builds credentials
+    through these classes, so a poisoned entry is refused before it can
+    forge a header. ``repr`` and ``str`` never show the token.
+    """
 
     token: str = field(repr=False)
     kind = "bearer"
@@ -64,7 +70,13 @@ class BearerToken:
 
 @dataclass(frozen=True, slots=True)
 class BasicCredential:
-    """Sent as ``Authorization: Basic base64(username:password)``."""
+    """Sent as ``Authorization: Basic base64(username:password)``.
+
+    Either part may be empty, not both. A ``:`` in the username is refused
+    (Basic cannot carry it: the server would split there), as are control
+    and non-ASCII characters, with ``InvalidCredentialError``. ``repr`` and
+    ``str`` show the username, never the password.
+    """
 
     username: str
     password: str = field(repr=False)
@@ -92,7 +104,12 @@ class BasicCredential:
 
 @dataclass(frozen=True, slots=True)
 class CondaToken:
-    """Sent in the URL path as ``/t/<token>/...``, the way conda channels expect it."""
+    """Sent in the URL path as ``/t/<token>/...``, the way conda channels expect it.
+
+    A URL that already holds a ``/t/<token>/`` is left as it is (never two
+    tokens). Besides control characters, ``/ ? # %`` and spaces are refused:
+    the token must arrive as one path segment, not as structure.
+    """
 
     token: str = field(repr=False)
     kind = "conda"
@@ -116,7 +133,13 @@ class CondaToken:
 
 @dataclass(frozen=True, slots=True)
 class RawToken:
-    """Sent verbatim as ``Authorization: <token>``, as Cargo sends registry tokens."""
+    """Sent verbatim as ``Authorization: <token>``, as Cargo sends registry tokens.
+
+    A registry that wants ``Bearer`` expects the user to store ``Bearer xyz``
+    as the token, so nothing is added. Checked as Cargo's ``check_token``
+    checks: non-empty, printable ASCII or tab. pixi's stores have no such
+    kind, so ``save_credential`` refuses it.
+    """
 
     token: str = field(repr=False)
     kind = "raw"

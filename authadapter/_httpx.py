@@ -184,6 +184,14 @@ async def async_redirect_guard(response: httpx.Response) -> None:
 
 
 def event_hooks(*, asynchronous: bool = False) -> dict[str, list[Callable[..., Any]]]:
-    """The ``event_hooks`` argument that protects redirects of an httpx client."""
+    """The ``event_hooks`` argument that protects redirects of an httpx client.
+
+    httpx follows redirects inside one auth step, so ``RegistryAuth`` never
+    sees the hops; a conda token that the server copied into a ``Location``
+    leaving the origin would be followed. This response hook removes it at
+    every hop. Pass ``asynchronous=True`` for ``httpx.AsyncClient``, which
+    awaits its hooks. Merge the lists if the client has hooks of its own.
+    ``patch_httpx`` installs it on every client it authenticates.
+    """
     hook: Callable[..., Any] = async_redirect_guard if asynchronous else redirect_guard
     return {"response": [hook]}

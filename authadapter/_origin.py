@@ -66,7 +66,14 @@ def is_ip_address(host: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Origin:
-    """Scheme, host and port of a URL, normalised for comparison."""
+    """Scheme, host and port of a URL, normalised for comparison.
+
+    The unit every decision is made on: the cache key, and the boundary a
+    credential never crosses. The host is lower-cased, IDNA 2008-encoded (as
+    httpx and requests encode it when they connect), stripped of a trailing
+    dot and of IPv6 brackets, and a missing port is the scheme's default, so
+    two spellings of one server compare equal and different servers never do.
+    """
 
     scheme: str
     host: str
@@ -74,7 +81,11 @@ class Origin:
 
     @classmethod
     def from_url(cls, url: str) -> Origin:
-        """Parse the origin of ``url``; raises ``ValueError`` if it has no host."""
+        """Parse the origin of ``url``; raises ``ValueError`` if it has no host.
+
+        A ``sparse+`` prefix (Cargo's index URLs) is dropped, so a registry's
+        index and the requests to it share one origin.
+        """
         parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()
         if scheme.startswith("sparse+"):

@@ -34,7 +34,11 @@ class Found:
 
 @dataclass(frozen=True, slots=True)
 class Miss:
-    """The provider has nothing for the origin."""
+    """The provider has nothing for the origin; the chain asks the next one.
+
+    When no provider has anything, "nothing" is cached too (``negative_ttl``),
+    so a public host does not cost a keyring round trip per request.
+    """
 
     ttl: float | None = None
 

@@ -62,8 +62,10 @@ class RegistryAuth(_AuthBase):
     Lookups are cached per origin: ``ttl`` seconds for a credential,
     ``negative_ttl`` for "nobody has one", ``failure_ttl`` after a provider
     failed, unless a provider gives its own lifetime. A blocking provider
-    (keyring, subprocess) is given ``timeout`` seconds, then skipped with a
-    warning.
+    (keyring, subprocess) is given ``timeout`` seconds, or its own
+    ``timeout`` when it declares one (a ``[[commands]]`` entry's), then
+    skipped with a warning. Create one instance and share it between
+    clients and threads: the cache lives on it.
 
     Plain ``http://`` is refused for hosts that are not loopback, with one
     warning per host, unless the host is in ``allow_http_hosts``: a credential

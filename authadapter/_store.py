@@ -100,14 +100,34 @@ def writable_stores(
 def save_credential(key: str, credential: Credential) -> str:
     """Store ``credential`` under ``key`` where pixi would; returns where (no secret).
 
-    Raises ``StoreFormatError`` when the target file cannot be parsed (it is
+    The store is the first of ``$RATTLER_AUTH_FILE`` (if set), the keyring
+    (service ``rattler``, if a real backend answers) and
+    ``~/.rattler/credentials.json``, as ``pixi auth login`` chooses, so pixi
+    reads what this writes. ``key`` is stored as given (normalised, not
+    reduced): pass what a user typed through ``key_for_host`` first to get
+    the key pixi would use. An entry already under ``key`` in that store is
+    replaced; every other entry, including kinds authadapter cannot read, is
+    kept. Files are written under a lock through a renamed temporary file,
+    mode 0600.
+
+    Raises ``InvalidCredentialError`` for a ``RawToken`` (pixi's formats have
+    no raw token, and storing it as a bearer token would change what is
+    sent), ``StoreFormatError`` when the target file cannot be parsed (it is
     left untouched) and ``StoreWriteError`` when the store refuses the write.
     """
     return writable_stores()[0].save(normalize_key(key), credential)
 
 
 def delete_credential(key: str) -> list[str]:
-    """Remove ``key`` from every store login writes to; where it was removed from."""
+    """Remove ``key`` from every store ``save_credential`` may write to.
+
+    Every such store is cleared, not only the first, so a credential saved
+    before ``$RATTLER_AUTH_FILE`` was set or a keyring appeared does not
+    survive a logout. Returns where the key was found (paths or keyring
+    descriptions, never a secret); an empty list means no such store held
+    it. netrc and ``AUTHADAPTER_CREDENTIALS`` are never edited: they are the
+    user's own files and variables.
+    """
     normal = normalize_key(key)
     removed: list[str] = []
     for store in writable_stores():
