@@ -25,6 +25,12 @@ class Found:
 
     ``source`` says where it came from (a file and key, a keyring entry, a
     command) in words fit for a user: it never contains the secret.
+    ``ttl`` is how long the chain may cache this answer, in seconds, longer
+    or shorter than its default; ``0`` (or a negative value, an expiry
+    already past) means ask again next time. ``Miss`` and ``Failure`` take
+    the same ``ttl``; ``None`` on each means the chain's ``ttl``,
+    ``negative_ttl`` or ``failure_ttl`` respectively. A lookup is cached for
+    the shortest lifetime among the answers it collected.
     """
 
     credential: Credential
@@ -72,6 +78,10 @@ class CredentialProvider(Protocol):
     where it has one, so a command the user allowed a minute (an SSO prompt) is
     not cut off at the chain's default. ``lookup`` may raise; the chain turns an exception into
     a non-fatal ``Failure`` naming the provider.
+
+    ``lookup`` gets the full request ``url`` besides its ``origin`` for the
+    rare store whose answer depends on the path; such a provider must return
+    ``ttl=0``, because the chain caches per origin.
     """
 
     @property

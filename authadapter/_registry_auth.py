@@ -56,8 +56,10 @@ class RegistryAuth(_AuthBase):
     """Credentials for package registries, looked up per origin from the user's stores.
 
     ``httpx.Client(auth=RegistryAuth())`` and ``session.auth = RegistryAuth()``
-    both work. With no arguments the default provider chain is used (see
-    ``default_providers``); pass ``providers`` to choose your own, in order.
+    both work. With no arguments the default provider chain is used:
+    ``[[commands]]``, ``AUTHADAPTER_CREDENTIALS``, pixi's stores (in pixi's
+    order), netrc, then Cargo, so what a user configured explicitly beats
+    what a tool stored; pass ``providers`` to choose your own, in order.
 
     Lookups are cached per origin: ``ttl`` seconds for a credential,
     ``negative_ttl`` for "nobody has one", ``failure_ttl`` after a provider
