@@ -156,6 +156,23 @@ def test_a_rejection_is_retried_at_most_once(
     assert store.calls == requests_seen
 
 
+@pytest.mark.parametrize("client", ["httpx", "requests"])
+def test_a_refused_credential_the_store_still_holds_is_not_sent_again(
+    loopback_server: Servers, client: str
+) -> None:
+    server = loopback_server("127.0.0.1", always(401, 'Bearer realm="r"'))
+    store = Static({"127.0.0.1": BearerToken("refused-01")})
+    auth = RegistryAuth([store])
+    if client == "httpx":
+        with httpx.Client(auth=auth) as http:
+            response_status = http.get(server.url).status_code
+    else:
+        response_status = requests_session(auth).get(server.url).status_code
+    assert response_status == 401
+    assert sent(server) == ["Bearer refused-01"]
+    assert store.calls == 2  # the refusal made it look again, and it found the same one
+
+
 def test_httpx_never_replays_a_streamed_body(loopback_server: Servers) -> None:
     server = loopback_server("127.0.0.1", require_authorization("Bearer tok-2"))
     store = Rotating()

@@ -155,15 +155,6 @@ def test_plain_http_is_allowed_for_hosts_the_user_named() -> None:
     assert recorder.requests[0].headers["Authorization"] == "Bearer opted-in-01"
 
 
-def test_a_refused_credential_is_not_retried_after_a_401() -> None:
-    recorder = Recorder(status=401)
-    auth = RegistryAuth([Static({"repo.example.org": BearerToken("never-sent-01")})])
-    with session(auth) as client:
-        client.mount("http://", recorder)
-        assert client.get("http://repo.example.org/").status_code == 401
-    assert len(recorder.requests) == 1
-
-
 @settings(max_examples=150, deadline=None)
 @given(_odd_url)
 def test_the_store_is_never_asked_for_a_request_that_brings_credentials(url: str) -> None:
