@@ -208,7 +208,7 @@ def test_plain_http_is_allowed_for_hosts_the_user_named() -> None:
     ]
 
 
-def test_a_refused_credential_is_not_retried_after_a_401() -> None:
+def test_a_401_over_refused_plain_http_is_not_resent() -> None:
     # the 401 invites a retry, but the credential may not go over plain http:
     # re-sending the same request unchanged would only double the traffic
     recorder = Recorder(status=401)

@@ -155,6 +155,18 @@ def test_plain_http_is_allowed_for_hosts_the_user_named() -> None:
     assert recorder.requests[0].headers["Authorization"] == "Bearer opted-in-01"
 
 
+def test_a_401_over_refused_plain_http_is_not_resent() -> None:
+    # the 401 invites a retry, but the credential may not go over plain http:
+    # re-sending the same request unchanged would only double the traffic
+    recorder = Recorder(status=401)
+    auth = RegistryAuth([Static({"repo.example.org": BearerToken("never-sent-01")})])
+    with session(auth) as client:
+        client.mount("http://", recorder)
+        assert client.get("http://repo.example.org/").status_code == 401
+    assert len(recorder.requests) == 1
+    assert "Authorization" not in recorder.requests[0].headers
+
+
 @settings(max_examples=150, deadline=None)
 @given(_odd_url)
 def test_the_store_is_never_asked_for_a_request_that_brings_credentials(url: str) -> None:
