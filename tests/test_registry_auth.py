@@ -308,23 +308,46 @@ def test_a_store_past_the_timeout_does_not_stop_the_request(
     assert "hung-secret-service" in caplog.text
 
 
-def test_lifetimes_reach_the_chain() -> None:
-    clock_now = [0.0]
+class Answering:
+    """A store that always gives the same kind of answer; counts its lookups."""
+
+    name = "answering"
+    blocking = False
+
+    def __init__(self, answer: LookupResult) -> None:
+        self.answer = answer
+        self.calls = 0
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        self.calls += 1
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "lifetime"),
+    [
+        (Found(BearerToken("tok-1"), "test"), 10),
+        (Miss(), 20),
+        (Failure("store unreadable"), 3),
+    ],
+    ids=["ttl", "negative_ttl", "failure_ttl"],
+)
+def test_each_lifetime_given_to_registry_auth_decides_when_the_store_is_asked_again(
+    answer: LookupResult, lifetime: float
+) -> None:
+    now = [0.0]
+    store = Answering(answer)
     auth = RegistryAuth(
-        [Rotating()],
-        ttl=10,
-        negative_ttl=20,
-        failure_ttl=3,
-        timeout=0.5,
-        clock=lambda: clock_now[0],
+        [store], ttl=10, negative_ttl=20, failure_ttl=3, config=False, clock=lambda: now[0]
     )
-    assert (auth.chain.ttl, auth.chain.negative_ttl) == (10, 20)
-    assert (auth.chain.failure_ttl, auth.chain.timeout) == (3, 0.5)
     url = "https://repo.example.org/"
-    assert auth.resolve(url) == auth.resolve(url)
-    clock_now[0] = 11
-    resolution = auth.resolve(url)
-    assert resolution.credential == BearerToken("tok-2")
+    auth.resolve(url)
+    now[0] = lifetime - 0.5
+    auth.resolve(url)
+    assert store.calls == 1
+    now[0] = lifetime + 0.5
+    auth.resolve(url)
+    assert store.calls == 2
 
 
 @pytest.mark.parametrize(
