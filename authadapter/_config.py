@@ -101,7 +101,7 @@ class CommandSpec:
         where = "CommandSpec"
         _check_strings(list(self.hosts), where, "hosts", allow_empty=False)
         _check_strings(list(self.command), where, "command", allow_empty=False)
-        _check_kind(self.kind, self.username, where, "kind")
+        _check_kind(self.kind, self.username, where, "")
         if self.ttl is not None:
             _check_seconds(self.ttl, where, "ttl", allow_zero=True)
         if self.timeout is not None:
@@ -333,12 +333,14 @@ def _check_strings(value: object, where: str, key: str, *, allow_empty: bool) ->
 
 
 def _check_kind(kind: object, username: object, where: str, key: str) -> None:
+    """``key`` is the entry's own name (``commands[0]``), empty for a ``CommandSpec``."""
+    prefix = f"{key}." if key else ""
     if kind not in KINDS:
-        raise ConfigError(f"{where}: {key}.kind: expected one of {', '.join(KINDS)}")
+        raise ConfigError(f"{where}: {prefix}kind: expected one of {', '.join(KINDS)}")
     if kind == "basic" and not (isinstance(username, str) and username):
-        raise ConfigError(f"{where}: {key}.username: kind 'basic' needs a non-empty user name")
+        raise ConfigError(f"{where}: {prefix}username: kind 'basic' needs a non-empty user name")
     if kind != "basic" and username is not None:
-        raise ConfigError(f"{where}: {key}.username: only used with kind 'basic'")
+        raise ConfigError(f"{where}: {prefix}username: only used with kind 'basic'")
 
 
 def _check_hosts(hosts: Sequence[str], where: str, key: str, *, store_keys: bool) -> None:

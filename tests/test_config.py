@@ -355,3 +355,19 @@ def test_a_configured_command_feeds_requests_through_registry_auth(
     session.auth = RegistryAuth()
     assert session.get(server.url + "/x", timeout=10).status_code == 200
     assert session.auth.resolve(server.url).source == f"command `{sys.executable}`"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"kind": "oauth"}, "CommandSpec: kind: expected one of bearer, raw, basic, conda"),
+        ({"kind": "basic"}, "CommandSpec: username: kind 'basic' needs a non-empty user name"),
+        ({"username": "u"}, "CommandSpec: username: only used with kind 'basic'"),
+    ],
+)
+def test_a_command_spec_built_in_python_names_its_own_field(
+    arguments: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        CommandSpec(("pkgs.example.org",), ("tool",), **arguments)
+    assert str(error.value) == message
