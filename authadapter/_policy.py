@@ -71,7 +71,10 @@ def carries(authorization: str | None, url: str, credential: Credential) -> bool
     header = credential.authorization()
     if header is not None:
         return authorization == header
-    return conda_token_in_path(url) is not None
+    # a conda token: this token, not just any /t/<token>/ (a server may redirect
+    # to a path holding another); compared decoded, as the server reads it
+    token = conda_token_in_path(url)
+    return token is not None and unquote(token) == getattr(credential, "token", None)
 
 
 def userinfo_authorization(url: str) -> str | None:

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from authadapter import Origin
+from authadapter import CondaToken, Origin
 from authadapter._policy import (
     caller_brought_credentials,
+    carries,
     credential_rejected,
     location_without_foreign_token,
     userinfo_authorization,
@@ -110,3 +111,12 @@ def test_a_followed_location_never_carries_the_token_to_another_origin(location:
         assert "tok-1" not in target
     elif cleaned is None:
         assert target == urljoin(BASE, location)
+
+
+def test_a_request_carries_a_conda_token_only_if_it_is_ours() -> None:
+    ours = CondaToken("tok-ours")
+    assert carries(None, "https://conda.example.org/t/tok-ours/ch/x", ours)
+    assert carries(None, "https://conda.example.org/t/tok%2Dours/ch/x", ours)  # as decoded
+    assert not carries(None, "https://conda.example.org/t/tok-other/ch/x", ours)
+    assert not carries(None, "https://conda.example.org/ch/x", ours)
+    assert not carries("Bearer tok-ours", "https://conda.example.org/ch/x", ours)
