@@ -15,9 +15,8 @@ from authadapter._chain import ProviderChain
 from authadapter._credentials import BasicCredential, CondaToken, Credential
 from authadapter._exceptions import StoreError
 from authadapter._origin import Origin, normalize_host
-from authadapter._policy import plain_http_allowed
+from authadapter._policy import caller_brought_credentials, plain_http_allowed
 from authadapter._provider import CredentialProvider, Failure, Found, LookupResult
-from authadapter._urls import conda_token_in_path, has_userinfo
 from authadapter.providers._entry import ListableProvider, StoredEntry
 
 __all__ = [
@@ -104,7 +103,7 @@ def explain(
         if used or (isinstance(result, Failure) and result.fatal):
             decided = True
         answers.append(Answer(provider.name, result, used))
-    carries = has_userinfo(url) or conda_token_in_path(url) is not None
+    carries = caller_brought_credentials(url, has_authorization=False)
     return Explanation(origin, tuple(answers), carries, plain_http)
 
 
