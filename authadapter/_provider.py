@@ -16,7 +16,15 @@ from typing import Protocol, TypeAlias, runtime_checkable
 from ._credentials import Credential
 from ._origin import Origin
 
-__all__ = ["CredentialProvider", "Failure", "Found", "LookupResult", "Miss"]
+__all__ = [
+    "CredentialProvider",
+    "Failure",
+    "Found",
+    "LookupResult",
+    "Miss",
+    "Provider",
+    "as_provider",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +99,68 @@ class CredentialProvider(Protocol):
     def blocking(self) -> bool: ...
 
     def lookup(self, origin: Origin, url: str) -> LookupResult: ...
+
+
+class Provider:
+    """The base class of every provider: the required parts abstract, the optional ones supplied.
+
+    Subclasses set ``name`` (a class attribute or a property) and implement
+    ``lookup``. The rest has defaults that the chain, ``authadapter which``
+    and ``authadapter config`` read directly:
+
+    * ``blocking`` (``False``): the provider may wait on something outside
+      the process, so the chain runs it under a timeout.
+    * ``timeout`` (``None``): the provider's own limit in seconds, which the
+      chain waits for instead of its own (a command allowed a minute for an
+      SSO prompt); ``None`` means the chain's ``timeout``.
+    * ``description``: where the provider reads from, in words for a user.
+
+    A third-party object that only satisfies the ``CredentialProvider``
+    protocol is wrapped by ``as_provider``, so nothing downstream probes
+    attributes with ``getattr``.
+    """
+
+    name: str = "provider"
+    blocking: bool = False
+    timeout: float | None = None
+
+    @property
+    def description(self) -> str:
+        return self.name
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        raise NotImplementedError
+
+
+class _ProtocolProvider(Provider):
+    """A ``CredentialProvider`` that does not derive from ``Provider``, given the defaults."""
+
+    def __init__(self, wrapped: CredentialProvider) -> None:
+        self._wrapped = wrapped
+        self.name = wrapped.name
+        self.blocking = bool(wrapped.blocking)
+        own = getattr(wrapped, "timeout", None)
+        if isinstance(own, int | float) and not isinstance(own, bool) and own > 0:
+            self.timeout = float(own)
+
+    @property
+    def description(self) -> str:
+        text = getattr(self._wrapped, "description", None)
+        return text if isinstance(text, str) else self.name
+
+    @property
+    def wrapped(self) -> CredentialProvider:
+        return self._wrapped
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        return self._wrapped.lookup(origin, url)
+
+    def __repr__(self) -> str:
+        return repr(self._wrapped)
+
+
+def as_provider(provider: CredentialProvider | Provider) -> Provider:
+    """``provider`` itself when it derives from ``Provider``, else wrapped in one."""
+    if isinstance(provider, Provider):
+        return provider
+    return _ProtocolProvider(provider)
