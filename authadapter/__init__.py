@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._chain import ProviderChain, Resolution
+from ._authorizer import Authorizer, Decision, Explanation
+from ._chain import Answer, ChainStats, ProviderChain, Resolution
 from ._config import CommandSpec
 from ._credentials import BasicCredential, BearerToken, CondaToken, Credential, RawToken
 from ._exceptions import (
@@ -25,7 +26,7 @@ from ._exceptions import (
 )
 from ._origin import Origin
 from ._patch import Patch, patch_httpx, patch_requests, unpatch_httpx, unpatch_requests
-from ._provider import CredentialProvider, Failure, Found, LookupResult, Miss
+from ._provider import CredentialProvider, Failure, Found, LookupResult, Miss, Provider
 from ._store import delete_credential, key_for_host, save_credential
 from ._urls import mask_url
 
@@ -34,14 +35,19 @@ if TYPE_CHECKING:
     from ._registry_auth import RegistryAuth
 
 __all__ = [
+    "Answer",
     "AuthAdapterError",
+    "Authorizer",
     "BasicCredential",
     "BearerToken",
+    "ChainStats",
     "CommandSpec",
     "CondaToken",
     "ConfigError",
     "Credential",
     "CredentialProvider",
+    "Decision",
+    "Explanation",
     "Failure",
     "Found",
     "InvalidCredentialError",
@@ -50,6 +56,7 @@ __all__ = [
     "Origin",
     "Patch",
     "PluginProtocolError",
+    "Provider",
     "ProviderChain",
     "ProviderError",
     "ProviderTimeoutError",

@@ -22,20 +22,20 @@ earlier one is worth asking again.
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from ._concurrency import OneCallAtATime, SingleFlight
 from ._credentials import Credential
-from ._exceptions import AuthAdapterError, ProviderError, ProviderTimeoutError
+from ._exceptions import AuthAdapterError, ProviderError
 from ._origin import Origin
-from ._provider import CredentialProvider, Failure, Found, LookupResult
+from ._provider import CredentialProvider, Failure, Found, LookupResult, Provider, as_provider
 
-__all__ = ["ProviderChain", "Resolution"]
+__all__ = ["Answer", "ChainStats", "ProviderChain", "Resolution"]
 
 logger = logging.getLogger("authadapter")
 
@@ -65,32 +65,56 @@ class Resolution:
     source: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One provider's uncached answer for an origin, in chain order.
+
+    ``decisive`` is the chain's one rule for where a lookup ends: at the
+    first ``Found``, or at a fatal ``Failure`` (the owner of that store says
+    moving on could send a credential the user did not configure). Lookups
+    and ``authadapter which`` both read answers through it.
+    """
+
+    provider: str
+    result: LookupResult
+
+    @property
+    def decisive(self) -> bool:
+        result = self.result
+        return isinstance(result, Found) or (isinstance(result, Failure) and result.fatal)
+
+    def resolution(self, origin: Origin) -> Resolution:
+        """The resolution this answer gives ``origin``: its credential, or nothing."""
+        result = self.result
+        if isinstance(result, Found):
+            return Resolution(origin, result.credential, self.provider, result.source)
+        return Resolution(origin, None)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStats:
+    """What a chain holds right now, for tests and for users debugging a cache.
+
+    ``lookups`` counts the lookups that asked the providers (cache misses
+    that were not shared with a concurrent caller); ``cached_origins`` the
+    answers in the cache, expired ones included until they are evicted;
+    ``lookups_in_flight`` the lookups running now and ``callers_waiting``
+    the threads waiting for one of them to share its answer;
+    ``memoised_authorities`` the URL authorities whose parsed origin is
+    remembered.
+    """
+
+    lookups: int
+    cached_origins: int
+    lookups_in_flight: int
+    callers_waiting: int
+    memoised_authorities: int
+
+
 @dataclass(slots=True)
 class _CacheEntry:
     resolution: Resolution
     expires_at: float
-
-
-class _Flight:
-    """One lookup in progress; late arrivals wait for its result instead of repeating it."""
-
-    __slots__ = ("done", "error", "resolution", "shared", "url")
-
-    def __init__(self, url: str) -> None:
-        self.done = threading.Event()
-        self.url = url
-        self.resolution: Resolution | None = None
-        self.shared = False  # whether the answer holds for other URLs of the origin
-        self.error: BaseException | None = None
-
-
-def own_copy(error: Exception) -> Exception:
-    """A copy of a leader's error for a waiter to raise, so threads never share a traceback."""
-    try:
-        clone = copy.copy(error)
-    except Exception:  # an exception class copy cannot rebuild
-        return error
-    return clone if type(clone) is type(error) else error
 
 
 class ProviderChain:
@@ -102,14 +126,14 @@ class ProviderChain:
     provider whose answer depends on the path gives) is shared only with
     callers of the same URL; the others ask again.
     A blocking provider runs in a daemon thread under ``timeout``, or under
-    its own ``timeout`` attribute when it declares one, so an entry the user
-    gave longer (an SSO prompt) is waited for.
-    ``lookups`` counts the lookups that asked the providers.
+    its own ``timeout`` when it declares one, so an entry the user gave
+    longer (an SSO prompt) is waited for; at most one call of each blocking
+    provider is in flight at a time, so a store that hangs costs one thread.
     """
 
     def __init__(
         self,
-        providers: Iterable[CredentialProvider],
+        providers: Iterable[CredentialProvider | Provider],
         *,
         ttl: float = 300.0,
         negative_ttl: float = 300.0,
@@ -117,7 +141,7 @@ class ProviderChain:
         timeout: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.providers: tuple[CredentialProvider, ...] = tuple(providers)
+        self.providers: tuple[Provider, ...] = tuple(as_provider(p) for p in providers)
         self.ttl = ttl
         self.negative_ttl = negative_ttl
         self.failure_ttl = failure_ttl
@@ -125,14 +149,22 @@ class ProviderChain:
         self.clock = clock
         self.lookups = 0
         self._cache: dict[Origin, _CacheEntry] = {}
-        self._flights: dict[Origin, _Flight] = {}
+        self._flights: SingleFlight[Origin, Resolution] = SingleFlight()
         self._origins: dict[str, Origin] = {}
-        self._unanswered: dict[int, threading.Event] = {}
+        self._gates = {id(p): OneCallAtATime(clock) for p in self.providers if p.blocking}
+        self._invalidations: dict[Origin, int] = {}
+        self._everything_invalidated = 0
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         names = ", ".join(p.name for p in self.providers)
         return f"ProviderChain([{names}])"
+
+    def stats(self) -> ChainStats:
+        flights = self._flights
+        return ChainStats(
+            self.lookups, len(self._cache), len(flights), flights.waiting, len(self._origins)
+        )
 
     def origin_of(self, url: str) -> Origin:
         """``Origin.from_url(url)``, memoised by the URL's literal ``scheme://authority``.
@@ -160,7 +192,28 @@ class ProviderChain:
         entry = self._cache.get(origin)
         if entry is not None and entry.expires_at > self.clock():
             return entry.resolution
-        return self._resolve_once(origin, url)
+        return self._flights.run(origin, lambda: self._lookup(origin, url), url)
+
+    async def resolve_async(self, url: str) -> Resolution:
+        """``resolve`` for async clients: a cold lookup runs in a worker thread.
+
+        A lookup may query a keyring or run a subprocess, so it never runs on
+        the event loop. Tasks of one loop that miss the same origin together
+        wait on the first one's lookup instead of each holding a worker
+        thread, and share its answer or its fatal error.
+        """
+        origin = self.origin_of(url)
+        cached = self.cached(origin)
+        if cached is not None:
+            return cached
+        return await self._flights.run_async(
+            origin, lambda: self._lookup(origin, url), url, lambda: self.cached(origin)
+        )
+
+    def expiry(self, origin: Origin) -> float:
+        """When the cached answer for ``origin`` expires (the chain's clock); 0 if none is."""
+        entry = self._cache.get(origin)
+        return 0.0 if entry is None else entry.expires_at
 
     def cached(self, origin: Origin) -> Resolution | None:
         """The fresh cached resolution for ``origin``, without asking any provider."""
@@ -177,63 +230,38 @@ class ProviderChain:
         callers start a new one: it may have read the credential that was just
         found stale. Lookups for other origins are not disturbed.
         """
+        origin = None if url is None else self.origin_of(url)
         with self._lock:
-            if url is None:
+            if origin is None:
+                self._everything_invalidated += 1
+                self._invalidations.clear()
                 self._cache.clear()
-                self._flights.clear()
             else:
-                origin = self.origin_of(url)
+                self._invalidations[origin] = self._invalidations.get(origin, 0) + 1
                 self._cache.pop(origin, None)
-                self._flights.pop(origin, None)
+        if origin is None:
+            self._flights.forget()
+        else:
+            self._flights.forget(origin)
 
-    def _resolve_once(self, origin: Origin, url: str) -> Resolution:
-        while True:
-            with self._lock:
-                entry = self._cache.get(origin)
-                if entry is not None and entry.expires_at > self.clock():
-                    return entry.resolution
-                flight = self._flights.get(origin)
-                if flight is None:
-                    flight = self._flights[origin] = _Flight(url)
-                    self.lookups += 1
-                    leader = True
-                else:
-                    leader = False
-            if leader:
-                return self._lead(flight, origin, url)
-            flight.done.wait()
-            error = flight.error
-            if error is None:
-                if flight.shared or flight.url == url:
-                    assert flight.resolution is not None
-                    return flight.resolution
-            elif isinstance(error, Exception):
-                raise own_copy(error)
-            # Otherwise ask again: the answer was for the leader's path only (it
-            # must not be cacheable, ``ttl=0``), or the leader was interrupted
-            # (KeyboardInterrupt, SystemExit), which is its thread's business.
-
-    def _lead(self, flight: _Flight, origin: Origin, url: str) -> Resolution:
-        try:
-            resolution, lifetime = self._ask_providers(origin, url)
-            flight.resolution = resolution
-            flight.shared = lifetime > 0
-            with self._lock:
-                # invalidate() unregisters the flights it makes stale
-                if lifetime > 0 and self._flights.get(origin) is flight:
-                    now = self.clock()
-                    if len(self._cache) >= _CACHE_SIZE:
-                        self._evict(now)
-                    self._cache[origin] = _CacheEntry(resolution, now + lifetime)
-            return resolution
-        except BaseException as error:
-            flight.error = error
-            raise
-        finally:
-            with self._lock:
-                if self._flights.get(origin) is flight:
-                    del self._flights[origin]
-            flight.done.set()
+    def _lookup(self, origin: Origin, url: str) -> tuple[Resolution, bool]:
+        """Ask the providers and cache the answer; whether other URLs may share it."""
+        with self._lock:
+            entry = self._cache.get(origin)
+            if entry is not None and entry.expires_at > self.clock():
+                return entry.resolution, True
+            self.lookups += 1
+            epoch = (self._everything_invalidated, self._invalidations.get(origin, 0))
+        resolution, lifetime = self._settle(origin, url)
+        if lifetime <= 0:
+            return resolution, False
+        with self._lock:
+            if epoch == (self._everything_invalidated, self._invalidations.get(origin, 0)):
+                now = self.clock()
+                if len(self._cache) >= _CACHE_SIZE:
+                    self._evict(now)
+                self._cache[origin] = _CacheEntry(resolution, now + lifetime)
+        return resolution, True
 
     def _evict(self, now: float) -> None:
         """Make room in the full cache (the lock is held): expired entries, else the oldest.
@@ -247,21 +275,37 @@ class ProviderChain:
         while len(cache) > _CACHE_SIZE * 3 // 4:
             del cache[next(iter(cache))]
 
-    def _ask_providers(self, origin: Origin, url: str) -> tuple[Resolution, float]:
-        lifetime = float("inf")
+    def answers(self, origin: Origin, url: str) -> Iterator[Answer]:
+        """Every provider's uncached answer, in order, asked as the consumer goes.
+
+        A lookup stops at the first ``decisive`` answer; ``authadapter
+        which`` reads them all.
+        """
         for provider in self.providers:
-            result = self.ask(provider, origin, url)
+            yield Answer(provider.name, self.ask(provider, origin, url))
+
+    def _settle(self, origin: Origin, url: str) -> tuple[Resolution, float]:
+        """The lookup: answers up to the decisive one, and how long the outcome may be cached.
+
+        A lookup is cached for the shortest lifetime among the answers it
+        collected: when an earlier provider failed, a later provider's
+        credential is kept only until the earlier one is worth asking again.
+        """
+        lifetime = float("inf")
+        for answer in self.answers(origin, url):
+            result = answer.result
             if isinstance(result, Found):
-                logger.debug("%s: credential from %s (%s)", origin, provider.name, result.source)
+                logger.debug("%s: credential from %s (%s)", origin, answer.provider, result.source)
                 lifetime = min(lifetime, self.ttl if result.ttl is None else result.ttl)
-                resolution = Resolution(origin, result.credential, provider.name, result.source)
-                return resolution, lifetime
+                return Resolution(
+                    origin, result.credential, answer.provider, result.source
+                ), lifetime
             if isinstance(result, Failure):
-                if result.fatal:
-                    raise ProviderError(f"{provider.name}: {result.message}")
+                if answer.decisive:
+                    raise ProviderError(f"{answer.provider}: {result.message}")
                 logger.warning(
                     "provider %s: %s (looking up %s); trying the next provider",
-                    provider.name,
+                    answer.provider,
                     result.message,
                     origin,
                 )
@@ -273,7 +317,7 @@ class ProviderChain:
             lifetime = self.negative_ttl
         return Resolution(origin, None), lifetime
 
-    def ask(self, provider: CredentialProvider, origin: Origin, url: str) -> LookupResult:
+    def ask(self, provider: Provider, origin: Origin, url: str) -> LookupResult:
         """One provider's answer, uncached, with exceptions and timeouts turned into ``Failure``.
 
         Exception messages are not passed on: a store's parser may quote the
@@ -282,54 +326,16 @@ class ProviderChain:
         """
         try:
             if provider.blocking:
-                return self._ask_with_timeout(provider, origin, url)
+                gate = self._gates.get(id(provider))
+                if gate is None:  # a provider that is not one of this chain's
+                    gate = OneCallAtATime(self.clock)
+                return gate.call(
+                    lambda: provider.lookup(origin, url),
+                    provider.timeout or self.timeout,
+                    f"authadapter-{provider.name}",
+                )
             return provider.lookup(origin, url)
         except AuthAdapterError as error:
             return Failure(str(error))
         except Exception as error:  # a provider's bug must not break every request
             return Failure(f"failed with {type(error).__name__}")
-
-    def _ask_with_timeout(
-        self, provider: CredentialProvider, origin: Origin, url: str
-    ) -> LookupResult:
-        """Run a blocking lookup in a daemon thread and stop waiting after ``timeout``.
-
-        A daemon thread, not an executor: a lookup that never returns (a Secret
-        Service that does not answer) must not keep the interpreter from
-        exiting. While such a lookup is still stuck, the provider is not asked
-        again, so a dead daemon costs one thread, not one per lookup.
-        """
-        key = id(provider)
-        stuck = self._unanswered.get(key)
-        if stuck is not None:
-            if not stuck.is_set():
-                raise ProviderTimeoutError("has not answered an earlier lookup yet")
-            self._unanswered.pop(key, None)
-        outcome: list[LookupResult | BaseException] = []
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                outcome.append(provider.lookup(origin, url))
-            except BaseException as error:
-                outcome.append(error)
-            finally:
-                done.set()
-
-        threading.Thread(target=run, name=f"authadapter-{provider.name}", daemon=True).start()
-        limit = _own_timeout(provider) or self.timeout
-        if not done.wait(limit):
-            self._unanswered[key] = done
-            raise ProviderTimeoutError(f"did not answer within {limit:g} s")
-        result = outcome[0]
-        if isinstance(result, BaseException):
-            raise result
-        return result
-
-
-def _own_timeout(provider: CredentialProvider) -> float | None:
-    """The provider's own ``timeout`` attribute, if it declares a usable one."""
-    timeout = getattr(provider, "timeout", None)
-    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
-        return float(timeout)
-    return None

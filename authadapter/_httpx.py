@@ -1,9 +1,10 @@
-"""The httpx adapter: one auth flow, driven synchronously or asynchronously.
+"""The httpx adapter: apply the core's decision, and ask it again after a rejection.
 
-The flow is a generator in httpx's style that yields either a request to send
-or a ``Lookup`` to perform; the sync driver resolves lookups in place, the
-async driver off the event loop (a cold lookup may query a keyring or run a
-subprocess), so both clients share every decision.
+A flow yields the request with the ``Authorizer``'s decision applied, and,
+if the response rejects it, the same request once more with the credential
+``Authorizer.reconsider`` gives. The sync and async flows differ only in
+how they ask (a cold lookup in the async flow runs off the event loop);
+every decision is the core's.
 
 httpx follows redirects itself and shows the auth flow only the final
 response. Its redirect handling already drops ``Authorization`` when the
@@ -22,129 +23,78 @@ the token out. ``patch_httpx`` installs them; a client built by hand needs
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._chain import Resolution
-from ._origin import Origin
-from ._policy import (
-    REPLAYABLE_WITHOUT_BODY,
-    carries,
-    credential_rejected,
-    leave_alone,
-    location_without_foreign_token,
-)
-from ._urls import conda_token_in_path, strip_conda_token
+from ._policy import REPLAYABLE_WITHOUT_BODY, location_without_foreign_token
+from ._urls import conda_token_in_path
 
 if TYPE_CHECKING:
-    from ._registry_auth import RegistryAuth
+    from ._authorizer import Authorizer, Decision
 
 __all__ = ["async_flow", "async_redirect_guard", "event_hooks", "redirect_guard", "sync_flow"]
 
 
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    url: str
-    fresh: bool
+def sync_flow(
+    authorizer: Authorizer, request: httpx.Request
+) -> Generator[httpx.Request, httpx.Response, None]:
+    decision = authorizer.decide(str(request.url), "Authorization" in request.headers)
+    response = yield apply(request, decision)
+    status = response.status_code
+    if status == 401 or status == 403:
+        retry = authorizer.reconsider(decision, *rejection(response))
+        if retry is not None:
+            yield resend(response.request, retry)
 
 
-Step = httpx.Request | Lookup
-Flow = Generator[Step, httpx.Response | Resolution, None]
+async def async_flow(
+    authorizer: Authorizer, request: httpx.Request
+) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    decision = await authorizer.decide_async(str(request.url), "Authorization" in request.headers)
+    response = yield apply(request, decision)
+    status = response.status_code
+    if status == 401 or status == 403:
+        retry = await authorizer.reconsider_async(decision, *rejection(response))
+        if retry is not None:
+            yield resend(response.request, retry)
 
 
-def with_credential(
-    request: httpx.Request, auth: RegistryAuth, resolution: Resolution, url: str | None = None
-) -> bool:
-    """Apply ``resolution`` to ``request`` (whose URL is ``url``); whether anything was applied."""
-    original = str(request.url) if url is None else url
-    url = strip_conda_token(original) if "/t/" in original else original
-    applied = auth.plan(url, resolution)
-    if applied is None:
-        return False
-    if applied.url != original:
-        request.url = httpx.URL(applied.url)
-    if applied.authorization is not None:
-        request.headers["Authorization"] = applied.authorization
-    return True
+def apply(request: httpx.Request, decision: Decision) -> httpx.Request:
+    """``request`` with ``decision`` applied to it."""
+    if decision.url is not None:
+        request.url = httpx.URL(decision.url)
+    if decision.authorization is not None:
+        request.headers["Authorization"] = decision.authorization
+    return request
+
+
+def rejection(response: httpx.Response) -> tuple[int, str | None, str, str | None, bool]:
+    """What ``Authorizer.reconsider`` needs to know of a response and the request it answers."""
+    last = response.request
+    return (
+        response.status_code,
+        response.headers.get("WWW-Authenticate"),
+        str(last.url),
+        last.headers.get("Authorization"),
+        replayable(last),
+    )
+
+
+def resend(last: httpx.Request, retry: Decision) -> httpx.Request:
+    """A copy of ``last`` carrying the credential of ``retry`` instead of its own."""
+    headers = httpx.Headers(last.headers)
+    headers.pop("Authorization", None)
+    request = httpx.Request(
+        last.method, last.url, headers=headers, stream=last.stream, extensions=last.extensions
+    )
+    return apply(request, retry)
 
 
 def replayable(request: httpx.Request) -> bool:
     return isinstance(request.stream, httpx.ByteStream) or (
         request.method in REPLAYABLE_WITHOUT_BODY and "Content-Length" not in request.headers
     )
-
-
-def flow(auth: RegistryAuth, request: httpx.Request) -> Flow:
-    url = str(request.url)
-    if leave_alone(url, request.headers):
-        yield request
-        return
-    resolution = yield Lookup(url, fresh=False)
-    assert isinstance(resolution, Resolution)
-    with_credential(request, auth, resolution, url)
-    response = yield request
-    assert isinstance(response, httpx.Response)
-    status = response.status_code
-    if status < 400 or not credential_rejected(status, response.headers.get("WWW-Authenticate")):
-        return
-    last = response.request
-    last_url = str(last.url)
-    used = resolution.credential
-    if (
-        Origin.from_url(last_url) != resolution.origin
-        or used is None
-        or not carries(last.headers.get("Authorization"), last_url, used)
-    ):
-        used = None
-    fresh = yield Lookup(last_url, fresh=used is not None)
-    assert isinstance(fresh, Resolution)
-    if fresh.credential is None or fresh.credential == used or not replayable(last):
-        return
-    headers = httpx.Headers(last.headers)
-    headers.pop("Authorization", None)
-    retry = httpx.Request(
-        last.method, last.url, headers=headers, stream=last.stream, extensions=last.extensions
-    )
-    if with_credential(retry, auth, fresh):
-        yield retry
-
-
-def sync_flow(
-    auth: RegistryAuth, request: httpx.Request
-) -> Generator[httpx.Request, httpx.Response, None]:
-    steps = flow(auth, request)
-    answer: httpx.Response | Resolution | None = None
-    while True:
-        try:
-            step = steps.send(answer)  # type: ignore[arg-type]
-        except StopIteration:
-            return
-        if isinstance(step, Lookup):
-            if step.fresh:
-                auth.invalidate(step.url)
-            answer = auth.chain.resolve(step.url)
-        else:
-            answer = yield step
-
-
-async def async_flow(
-    auth: RegistryAuth, request: httpx.Request
-) -> AsyncGenerator[httpx.Request, httpx.Response]:
-    steps = flow(auth, request)
-    answer: httpx.Response | Resolution | None = None
-    while True:
-        try:
-            step = steps.send(answer)  # type: ignore[arg-type]
-        except StopIteration:
-            return
-        if isinstance(step, Lookup):
-            if step.fresh:
-                auth.invalidate(step.url)
-            answer = await auth.resolve_async(step.url)
-        else:
-            answer = yield step
 
 
 def redirect_target(request_url: httpx.URL, location: str) -> httpx.URL:

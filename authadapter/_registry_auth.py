@@ -2,30 +2,26 @@
 
 httpx accepts an ``auth`` only if it is an ``httpx.Auth`` instance, so the
 class derives from it when httpx is installed (and from ``object`` when it is
-not). requests only calls its ``auth``, so ``__call__`` is all it needs. The
-client-specific code lives in ``_httpx.py`` and ``_requests.py``; this module
-holds what both share: the chain, the cache and the plain-http rule.
+not). requests only calls its ``auth``, so ``__call__`` is all it needs. It is
+a shell over one ``Authorizer`` (the client-free core, which decides); the
+code that changes a request lives in ``_httpx.py`` and ``_requests.py``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._chain import ProviderChain, Resolution, own_copy
-from ._origin import Origin, normalize_host
-from ._policy import Applied, apply_resolution, plain_http_allowed
-from ._provider import CredentialProvider
+from ._authorizer import Authorizer
+from ._chain import ProviderChain, Resolution
+from ._provider import CredentialProvider, Provider
 
 if TYPE_CHECKING:
-    import anyio
     import httpx
     import requests
 
-    from ._config import CommandSpec
+    from ._config import CommandSpec, Settings
     from ._httpx import async_flow, sync_flow
 
     _AuthBase = httpx.Auth
@@ -39,17 +35,7 @@ else:
 
 __all__ = ["RegistryAuth"]
 
-logger = logging.getLogger("authadapter")
-
-
-class _AsyncFlight:
-    """The lookup one task of a loop runs for an origin; the loop's other tasks wait on it."""
-
-    __slots__ = ("done", "error")
-
-    def __init__(self, done: anyio.Event) -> None:
-        self.done = done
-        self.error: Exception | None = None
+_Prepare = Callable[[Authorizer, "requests.PreparedRequest"], "requests.PreparedRequest"]
 
 
 class RegistryAuth(_AuthBase):
@@ -77,12 +63,17 @@ class RegistryAuth(_AuthBase):
     keyword argument, and an argument given here wins over the file: ``order``
     and ``enabled`` pick the default chain's stores, ``commands`` adds per-host
     token commands (those three apply only when ``providers`` is not given).
-    ``config`` names another file, or is ``False`` to read none.
+    ``config`` names another file, or is ``False`` to read none. Or pass an
+    ``authorizer`` built already, to share one cache between front ends.
+
+    A copy (``pickle``, ``copy.copy``, ``copy.deepcopy``; and so a
+    ``requests.Session`` using it, sent to a process pool) carries the
+    configuration, never a credential or a cached answer.
     """
 
     def __init__(
         self,
-        providers: Iterable[CredentialProvider] | None = None,
+        providers: Iterable[CredentialProvider | Provider] | None = None,
         *,
         ttl: float | None = None,
         negative_ttl: float | None = None,
@@ -94,136 +85,67 @@ class RegistryAuth(_AuthBase):
         commands: Iterable[CommandSpec] | None = None,
         config: str | os.PathLike[str] | bool | None = None,
         clock: Callable[[], float] | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
-        from ._config import resolve_settings
-
-        settings = resolve_settings(
-            config if isinstance(config, bool | None) else os.fspath(config),
-            order=order,
-            enabled=enabled,
-            commands=commands,
-            ttl=ttl,
-            negative_ttl=negative_ttl,
-            timeout=timeout,
-            allow_http_hosts=allow_http_hosts,
-        )
-        self.settings = settings
-        if providers is None:
-            from ._defaults import default_providers
-
-            providers = default_providers(settings)
-        options: dict[str, Any] = {
-            "ttl": settings.ttl,
-            "negative_ttl": settings.negative_ttl,
-            "failure_ttl": failure_ttl,
-            "timeout": settings.timeout,
-        }
-        if clock is not None:
-            options["clock"] = clock
-        self.chain = ProviderChain(providers, **options)
-        self.allow_http_hosts = frozenset(normalize_host(h) for h in settings.allow_http_hosts)
-        self._warned_http: set[str] = set()
-        self._plain_http: dict[Origin, bool] = {}
-        self._warn_lock = threading.Lock()
-        self._async_flights: dict[tuple[int, Origin], _AsyncFlight] = {}
+        if authorizer is None:
+            authorizer = Authorizer(
+                providers,
+                ttl=ttl,
+                negative_ttl=negative_ttl,
+                failure_ttl=failure_ttl,
+                timeout=timeout,
+                allow_http_hosts=allow_http_hosts,
+                order=order,
+                enabled=enabled,
+                commands=commands,
+                config=config,
+                clock=clock,
+            )
+        self.authorizer = authorizer
         self._prepare: (
-            Callable[[RegistryAuth, requests.PreparedRequest], requests.PreparedRequest] | None
+            Callable[[Authorizer, requests.PreparedRequest], requests.PreparedRequest] | None
         ) = None
 
     def __repr__(self) -> str:
-        return f"RegistryAuth({self.chain!r})"
+        return f"RegistryAuth({self.authorizer.chain!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self.authorizer,))
+
+    @property
+    def chain(self) -> ProviderChain:
+        return self.authorizer.chain
+
+    @property
+    def settings(self) -> Settings:
+        return self.authorizer.settings
 
     def resolve(self, url: str) -> Resolution:
         """The resolution for ``url`` (cached), whether or not it would be sent."""
-        return self.chain.resolve(url)
+        return self.authorizer.chain.resolve(url)
 
     async def resolve_async(self, url: str) -> Resolution:
-        """``resolve`` for async clients: a cold lookup runs in a worker thread.
-
-        A lookup may query a keyring or run a subprocess, so it never runs on
-        the event loop. Tasks of one loop that miss the same origin together
-        wait on the first one's lookup instead of each holding a worker
-        thread (and share its answer or its fatal error); across threads and
-        loops the chain's single flight applies.
-        """
-        chain = self.chain
-        origin = chain.origin_of(url)
-        cached = chain.cached(origin)
-        if cached is not None:
-            return cached
-        import anyio
-        import anyio.to_thread
-
-        key = (threading.get_ident(), origin)
-        flight = self._async_flights.get(key)
-        if flight is not None:
-            await flight.done.wait()
-            if flight.error is not None:
-                raise own_copy(flight.error)
-            cached = chain.cached(origin)
-            if cached is not None:
-                return cached
-            return await anyio.to_thread.run_sync(chain.resolve_origin, origin, url)
-        flight = self._async_flights[key] = _AsyncFlight(anyio.Event())
-        try:
-            return await anyio.to_thread.run_sync(chain.resolve_origin, origin, url)
-        except Exception as error:  # a fatal provider error: the waiting tasks share it
-            flight.error = error
-            raise
-        finally:
-            del self._async_flights[key]
-            flight.done.set()
+        """``resolve`` for async clients: a cold lookup runs in a worker thread."""
+        return await self.authorizer.chain.resolve_async(url)
 
     def invalidate(self, url: str | None = None) -> None:
         """Forget what was looked up for ``url``'s origin, or for every origin.
 
-        The adapters call this on a 401 before looking up again; call it
+        The adapters call this on a rejection before looking up again; call it
         yourself after changing a store to have the change seen at once.
         """
-        self.chain.invalidate(url)
-
-    def may_send_to(self, origin: Origin) -> bool:
-        """Whether credentials may be sent to ``origin`` at all (the plain-http rule)."""
-        if origin.scheme != "http":
-            return True
-        allowed = self._plain_http.get(origin)
-        if allowed is None:  # parsing the host as an IP address costs more than the rest
-            allowed = plain_http_allowed(origin, self.allow_http_hosts)
-            if len(self._plain_http) >= 512:
-                self._plain_http.clear()
-            self._plain_http[origin] = allowed
-        if allowed:
-            return True
-        with self._warn_lock:
-            first = origin.host not in self._warned_http
-            if first and len(self._warned_http) >= 512:  # a crawler: warn again, not grow
-                self._warned_http.clear()
-            self._warned_http.add(origin.host)
-        if first:
-            logger.warning(
-                "not sending credentials for %s over plain http; "
-                "allow it with allow_http_hosts=[%r]",
-                origin.host,
-                origin.host,
-            )
-        return False
-
-    def plan(self, url: str, resolution: Resolution) -> Applied | None:
-        """What to change in a request to ``url`` given ``resolution``; ``None`` for nothing."""
-        if resolution.credential is None or not self.may_send_to(resolution.origin):
-            return None
-        return apply_resolution(url, resolution)
+        self.authorizer.invalidate(url)
 
     # httpx (these exist only when httpx is installed, as does the base class)
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        return sync_flow(self, request)
+        return sync_flow(self.authorizer, request)
 
     def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        return async_flow(self, request)
+        return async_flow(self.authorizer, request)
 
     # requests
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -232,4 +154,8 @@ class RegistryAuth(_AuthBase):
             from ._requests import prepare as imported
 
             prepare = self._prepare = imported
-        return prepare(self, request)
+        return prepare(self.authorizer, request)
+
+
+def _rebuild(authorizer: Authorizer) -> RegistryAuth:
+    return RegistryAuth(authorizer=authorizer)

@@ -7,24 +7,18 @@ wants in a bug report: every store's answer for one URL, no secret).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from authadapter._chain import ProviderChain
+from authadapter._authorizer import Explanation
+from authadapter._concurrency import call_with_timeout
 from authadapter._credentials import BasicCredential, CondaToken, Credential
-from authadapter._exceptions import StoreError
-from authadapter._origin import Origin, normalize_host
-from authadapter._policy import caller_brought_credentials, plain_http_allowed
-from authadapter._provider import CredentialProvider, Failure, Found, LookupResult
+from authadapter._exceptions import ProviderTimeoutError, StoreError
+from authadapter._provider import CredentialProvider, Failure, Found, Provider, as_provider
 from authadapter.providers._entry import ListableProvider, StoredEntry
 
 __all__ = [
-    "Answer",
-    "Explanation",
     "describe_credential",
     "entry_table",
-    "explain",
     "explanation_lines",
     "list_entries",
 ]
@@ -46,69 +40,8 @@ def describe_credential(credential: Credential, *, show_secret: bool = False) ->
     return f"Authorization: {value}"
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One provider's uncached answer for an origin; ``used`` marks the one the chain takes."""
-
-    provider: str
-    result: LookupResult
-    used: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    origin: Origin
-    answers: tuple[Answer, ...]
-    url_has_credentials: bool
-    """The URL carries ``user:pass@`` or a ``/t/<token>/`` path: it is sent as it is."""
-    plain_http: str | None = None
-    """``"refused"`` or ``"allowed"`` for plain http to a host that is not loopback."""
-
-    @property
-    def sends(self) -> Answer | None:
-        """The answer whose credential the request really carries, if any.
-
-        The chain's pick is not sent when the URL brings its own credentials
-        or when plain http to the host is refused: ``which`` must not claim it is.
-        """
-        if self.url_has_credentials or self.plain_http == "refused":
-            return None
-        return next((answer for answer in self.answers if answer.used), None)
-
-
-def explain(
-    url: str,
-    providers: Sequence[CredentialProvider],
-    timeout: float = 10.0,
-    allow_http_hosts: Collection[str] = (),
-) -> Explanation:
-    """Ask every provider about ``url``, bypassing any cache, and mark the one that wins.
-
-    The winner is the first ``Found``; a fatal failure before it means the
-    chain would stop there, so nothing is marked after it. ``allow_http_hosts``
-    is ``RegistryAuth``'s: plain http to any other host that is not loopback
-    gets no credential.
-    """
-    origin = Origin.from_url(url)
-    plain_http = None
-    if origin.scheme == "http" and not origin.is_loopback:
-        allowed = {normalize_host(host) for host in allow_http_hosts}
-        plain_http = "allowed" if plain_http_allowed(origin, allowed) else "refused"
-    chain = ProviderChain(providers, timeout=timeout)
-    answers: list[Answer] = []
-    decided = False
-    for provider in providers:
-        result = chain.ask(provider, origin, url)
-        used = not decided and isinstance(result, Found)
-        if used or (isinstance(result, Failure) and result.fatal):
-            decided = True
-        answers.append(Answer(provider.name, result, used))
-    carries = caller_brought_credentials(url, has_authorization=False)
-    return Explanation(origin, tuple(answers), carries, plain_http)
-
-
 def list_entries(
-    providers: Sequence[CredentialProvider], timeout: float = 10.0
+    providers: Sequence[CredentialProvider | Provider], timeout: float = 10.0
 ) -> tuple[list[StoredEntry], list[str]]:
     """Entries of every provider that can list them, and one message per store that failed.
 
@@ -121,44 +54,29 @@ def list_entries(
         if not isinstance(provider, ListableProvider):
             continue
         try:
-            if getattr(provider, "blocking", False):
-                entries.extend(_within(timeout, provider))
+            if as_provider(provider).blocking:
+                name = f"authadapter-list-{provider.name}"
+                entries.extend(call_with_timeout(provider.entries, timeout, name))
             else:
                 entries.extend(provider.entries())
+        except ProviderTimeoutError:
+            errors.append(f"{provider.name}: did not answer within {timeout:g} s; not listed")
         except StoreError as error:
             errors.append(str(error))
     return entries, errors
 
 
-def _within(timeout: float, provider: ListableProvider) -> list[StoredEntry]:
-    outcome: list[list[StoredEntry] | StoreError] = []
-
-    def run() -> None:
-        try:
-            outcome.append(provider.entries())
-        except StoreError as error:
-            outcome.append(error)
-
-    worker = threading.Thread(target=run, name=f"authadapter-list-{provider.name}", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not outcome:
-        raise StoreError(f"{provider.name}: did not answer within {timeout:g} s; not listed")
-    if isinstance(outcome[0], StoreError):
-        raise outcome[0]
-    return outcome[0]
-
-
 def explanation_lines(explanation: Explanation) -> list[str]:
     """What ``authadapter which`` prints: the origin, every store's answer, the verdict."""
     sent = explanation.sends
+    used = explanation.used
     lines = [str(explanation.origin)]
     width = max([len(answer.provider) for answer in explanation.answers] or [0])
     for answer in explanation.answers:
         result = answer.result
         if isinstance(result, Found):
             mark = "   <- used" if answer is sent else ""
-            if answer.used and answer is not sent:
+            if answer is used and answer is not sent:
                 mark = "   <- found, not sent"
             text = f"{result.source}: {describe_credential(result.credential)}{mark}"
         elif isinstance(result, Failure):
@@ -175,7 +93,7 @@ def _verdict(explanation: Explanation, sent: bool) -> list[str]:
     host = explanation.origin.host
     if explanation.url_has_credentials:
         return ["the URL carries its own credentials: it is sent unchanged, no store is used"]
-    if explanation.plain_http == "refused" and any(a.used for a in explanation.answers):
+    if explanation.plain_http == "refused" and explanation.used is not None:
         return [
             f"plain http to {host}, which is not loopback: the credential is not sent",
             f"(allow_http_hosts = [{host!r}] in the configuration allows it)",

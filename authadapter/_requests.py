@@ -23,32 +23,23 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.utils import requote_uri
 
-from ._chain import Resolution
-from ._credentials import Credential
-from ._origin import Origin
-from ._policy import (
-    carries,
-    credential_rejected,
-    leave_alone,
-    location_without_foreign_token,
-)
-from ._urls import strip_conda_token
+from ._policy import location_without_foreign_token
 
 if TYPE_CHECKING:
-    from ._registry_auth import RegistryAuth
+    from ._authorizer import Authorizer, Decision
+    from ._origin import Origin
 
 __all__ = ["prepare"]
 
 
-def prepare(auth: RegistryAuth, request: requests.PreparedRequest) -> requests.PreparedRequest:
-    url = request.url or ""
-    if leave_alone(url, request.headers):
-        request.register_hook("response", guard_redirect)  # type: ignore[no-untyped-call]
-        return request
-    resolution = auth.chain.resolve(url)
-    request.register_hook(  # type: ignore[no-untyped-call]
-        "response", ResponseHook(auth, request, apply(auth, request, resolution))
-    )
+def prepare(authorizer: Authorizer, request: requests.PreparedRequest) -> requests.PreparedRequest:
+    headers = request.headers
+    decision = authorizer.decide(request.url or "", "Authorization" in headers)
+    if decision.url is not None:
+        request.url = decision.url
+    if decision.authorization is not None:
+        headers["Authorization"] = decision.authorization
+    request.hooks["response"].append(ResponseHook(authorizer, request, decision))
     return request
 
 
@@ -64,33 +55,63 @@ class ResponseHook:
     back to a 401 gets one, not one per hop.
     """
 
-    __slots__ = ("auth", "request", "retried", "sent")
+    __slots__ = ("authorizer", "request", "retried", "sent")
 
     def __init__(
-        self, auth: RegistryAuth, request: requests.PreparedRequest, sent: Credential | None
+        self, authorizer: Authorizer, request: requests.PreparedRequest, sent: Decision
     ) -> None:
-        self.auth = auth
+        self.authorizer = authorizer
         self.request = request
         self.sent = sent
-        self.retried: set[Origin] = set()
+        self.retried: set[Origin] | None = None
 
     def __call__(self, response: requests.Response, **kwargs: Any) -> requests.Response:
-        return handle_response(self, response, kwargs)
+        if response.is_redirect:
+            return guard_redirect(response)
+        status = response.status_code
+        if status != 401 and status != 403:
+            return response
+        return self.reconsider(response, kwargs)
 
-
-def apply(
-    auth: RegistryAuth, request: requests.PreparedRequest, resolution: Resolution
-) -> Credential | None:
-    url = request.url or ""
-    if "/t/" in url:
-        url = strip_conda_token(url)
-    applied = auth.plan(url, resolution)
-    if applied is None:
-        return None
-    request.url = applied.url
-    if applied.authorization is not None:
-        request.headers["Authorization"] = applied.authorization
-    return resolution.credential
+    def reconsider(
+        self, response: requests.Response, send_options: dict[str, Any]
+    ) -> requests.Response:
+        authorizer = self.authorizer
+        last = response.request
+        last_url = last.url or ""
+        origin = authorizer.chain.origin_of(last_url)
+        retried = self.retried = self.retried or set()
+        if origin in retried:
+            return response
+        retry = authorizer.reconsider(
+            self.sent,
+            response.status_code,
+            response.headers.get("WWW-Authenticate"),
+            last_url,
+            last.headers.get("Authorization"),
+            replayable(last),
+        )
+        if retry is None:
+            return response
+        request = last.copy()
+        request.headers.pop("Authorization", None)
+        if retry.url is not None:
+            request.url = retry.url
+        if retry.authorization is not None:
+            request.headers["Authorization"] = retry.authorization
+        retried.add(origin)
+        first = self.request
+        if origin == authorizer.chain.origin_of(first.url or ""):  # so later hops carry it
+            self.sent = retry
+            first.headers.pop("Authorization", None)
+            if retry.authorization is not None:
+                first.headers["Authorization"] = retry.authorization
+        response.content  # noqa: B018  (free the connection before re-using it)
+        response.raw.release_conn()
+        new_response: requests.Response = response.connection.send(request, **send_options)
+        new_response.history.append(response)
+        new_response.request = request
+        return new_response
 
 
 def replayable(request: requests.PreparedRequest) -> bool:
@@ -117,47 +138,3 @@ def guard_redirect(response: requests.Response, **kwargs: Any) -> requests.Respo
         if cleaned is not None:
             response.headers["Location"] = cleaned
     return response
-
-
-def handle_response(
-    hook: ResponseHook, response: requests.Response, send_options: dict[str, Any]
-) -> requests.Response:
-    auth = hook.auth
-    last = response.request
-    last_url = last.url or ""
-    if response.is_redirect:
-        return guard_redirect(response)
-    if not credential_rejected(response.status_code, response.headers.get("WWW-Authenticate")):
-        return response
-    origin = Origin.from_url(last_url)
-    if origin in hook.retried:
-        return response
-    sent = hook.sent
-    used = (
-        sent
-        if sent is not None and carries(last.headers.get("Authorization"), last_url, sent)
-        else None
-    )
-    if used is not None:
-        auth.invalidate(last_url)
-    fresh = auth.chain.resolve_origin(origin, last_url)
-    if fresh.credential is None or fresh.credential == used or not replayable(last):
-        return response
-    retry = last.copy()
-    retry.headers.pop("Authorization", None)
-    if apply(auth, retry, fresh) is None:
-        return response
-    hook.retried.add(origin)
-    if origin == Origin.from_url(hook.request.url or ""):  # so the hops that follow carry it
-        hook.sent = fresh.credential
-        first = hook.request.headers
-        first.pop("Authorization", None)
-        if "Authorization" in retry.headers:
-            first["Authorization"] = retry.headers["Authorization"]
-    response.content  # noqa: B018  (free the connection before re-using it)
-    response.raw.release_conn()
-    adapter = response.connection
-    new_response: requests.Response = adapter.send(retry, **send_options)
-    new_response.history.append(response)
-    new_response.request = retry
-    return new_response

@@ -250,10 +250,10 @@ def _add_which(subparsers: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _which(args: argparse.Namespace, streams: _Streams) -> int:
+    from authadapter._authorizer import Authorizer
     from authadapter._config import load_config
-    from authadapter._defaults import default_providers
     from authadapter._origin import is_ip_address
-    from authadapter._report import explain, explanation_lines
+    from authadapter._report import explanation_lines
 
     url = args.url
     if is_ip_address(url) and ":" in url:
@@ -262,9 +262,7 @@ def _which(args: argparse.Namespace, streams: _Streams) -> int:
         url = f"https://{url}"  # a bare host: what a registry URL for it would be
     settings = load_config()
     try:
-        explanation = explain(
-            url, default_providers(settings), settings.timeout, settings.allow_http_hosts
-        )
+        explanation = Authorizer.from_settings(settings).explain(url)
     except ValueError:
         raise AuthAdapterError(f"not a URL with a host: {mask_url(args.url)}") from None
     for line in explanation_lines(explanation):
@@ -287,7 +285,7 @@ def _add_cargo_credential(subparsers: argparse._SubParsersAction[_Parser]) -> No
 
 def _serve_cargo(streams: _Streams, plugin_args: list[str]) -> int:
     # helper module owned by the Cargo integration; imported only when Cargo calls us
-    from authadapter._cargo_plugin import serve  # type: ignore[import-not-found,unused-ignore]
+    from authadapter._serve_cargo import serve
 
     return int(serve(streams.stdin, streams.stdout, plugin_args))
 

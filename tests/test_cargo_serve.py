@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from authadapter._cargo_plugin import serve, store_key, stored_credential
+from authadapter._serve_cargo import serve, store_key, stored_credential
 from authadapter._credentials import BearerToken, RawToken
 from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE
 from tests.fixtures_cargo import CargoHome
@@ -102,16 +102,22 @@ def test_not_found_when_registry_auth_would_send_nothing(
 def test_get_agrees_with_registry_auth(
     monkeypatch: pytest.MonkeyPatch, stored: dict[str, object], index: str
 ) -> None:
-    """get answers without RegistryAuth (it imports httpx); the answers must stay the same."""
-    from authadapter._defaults import default_providers
-    from authadapter._registry_auth import RegistryAuth
-    from authadapter.providers.cargo import CargoProvider
+    """get answers without RegistryAuth (it imports httpx); the answers must stay the same.
+
+    What RegistryAuth sends is read off a real httpx request, routed by respx.
+    """
+    import httpx
+    import respx
+
+    from authadapter import RegistryAuth
 
     credentials(monkeypatch, stored)
-    auth = RegistryAuth([p for p in default_providers() if not isinstance(p, CargoProvider)])
     url = index.removeprefix("sparse+")
-    applied = auth.plan(url, auth.resolve(url))
-    expected = None if applied is None else applied.authorization
+    with respx.mock(assert_all_called=True) as router:
+        route = router.route().respond(200)
+        httpx.get(url, auth=RegistryAuth(order=["env"]))
+    sent = route.calls.last.request
+    expected = sent.headers.get("Authorization") if sent.url == httpx.URL(url) else None
 
     assert get(index).get("Ok", {}).get("token") == expected
 
@@ -219,7 +225,7 @@ def test_get_answers_without_importing_an_http_client(monkeypatch: pytest.Monkey
     credentials(monkeypatch, {"127.0.0.1:8765": {"BearerToken": "xyz"}})
     code = (
         "import sys\n"
-        "from authadapter._cargo_plugin import serve\n"
+        "from authadapter._serve_cargo import serve\n"
         "serve(sys.stdin, sys.stdout, [])\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'requests')),"
         " file=sys.stderr)\n"

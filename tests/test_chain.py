@@ -317,16 +317,12 @@ def test_waiting_threads_share_a_fatal_error_without_asking_again() -> None:
     assert provider.calls == 2
 
 
-class WatchedEvent(threading.Event):
-    """A flight's ``done`` event that tells the test when a waiter has joined the flight."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.waiting = threading.Event()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self.waiting.set()
-        return super().wait(timeout)
+def wait_until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("the chain never got there")
 
 
 def lead_and_wait(
@@ -343,15 +339,10 @@ def lead_and_wait(
 
     leader = threading.Thread(target=run, args=(0, first_url))
     leader.start()
-    origin = Origin.from_url(first_url)
-    for _ in range(1000):
-        if origin in chain._flights:
-            break
-        time.sleep(0.01)
-    watched = chain._flights[origin].done = WatchedEvent()
+    wait_until(lambda: chain.stats().lookups_in_flight == 1)
     waiter = threading.Thread(target=run, args=(1, second_url))
     waiter.start()
-    assert watched.waiting.wait(10)
+    wait_until(lambda: chain.stats().callers_waiting == 1)
     release.set()
     leader.join(10)
     waiter.join(10)
@@ -537,7 +528,7 @@ def test_the_origin_memo_stays_small() -> None:
     chain = ProviderChain([])
     for n in range(5000):
         chain.origin_of(f"https://host-{n}.example.org/x")
-    assert len(chain._origins) <= 512
+    assert chain.stats().memoised_authorities <= 512
     assert chain.origin_of("https://host-4999.example.org/y").host == "host-4999.example.org"
 
 
@@ -550,7 +541,7 @@ def test_the_cache_stays_bounded_however_many_origins_are_met() -> None:
     clock.advance(120)  # all of those have expired
     for n in range(6000):
         chain.resolve(f"https://host-{n}.example.org/")
-    assert len(chain._cache) <= 4096
+    assert chain.stats().cached_origins <= 4096
     calls = provider.calls
     chain.resolve("https://host-5999.example.org/")  # the newest answers are still cached
     assert provider.calls == calls

@@ -332,7 +332,7 @@ def test_registry_auth_takes_the_same_settings_as_keywords(
     assert (off.chain.ttl, off.settings.path) == (5.0, named)
     assert off.resolve(server.url).credential is None
     on = RegistryAuth(config=named, enabled={"env": True}, ttl=9, allow_http_hosts=["h.internal"])
-    assert (on.chain.ttl, on.allow_http_hosts) == (9.0, frozenset({"h.internal"}))
+    assert (on.chain.ttl, on.authorizer.allow_http_hosts) == (9.0, frozenset({"h.internal"}))
     with httpx.Client(auth=on) as client:
         assert client.get(server.url + "/x").status_code == 200
     with pytest.raises(ConfigError, match=r"^RegistryAuth: order: unknown provider 'pypirc'"):

@@ -437,13 +437,3 @@ async def test_tasks_waiting_on_a_lookup_share_its_fatal_error_without_asking_ag
     assert [str(e) for e in errors] == ["plugin: plugin said no"] * 16
     assert len({id(e) for e in errors}) == 16  # each task its own copy, its own traceback
     assert store.calls == 1
-
-
-def test_the_set_of_hosts_warned_about_stays_small(caplog: pytest.LogCaptureFixture) -> None:
-    auth = RegistryAuth([], config=False)
-    with caplog.at_level(logging.WARNING, logger="authadapter"):
-        for n in range(2000):
-            assert not auth.may_send_to(Origin.from_url(f"http://host-{n}.example.org/"))
-        assert not auth.may_send_to(Origin.from_url("http://host-1999.example.org/"))
-    assert len(auth._warned_http) <= 512
-    assert len(caplog.records) == 2000  # still one warning per host while it is remembered

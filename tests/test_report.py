@@ -18,7 +18,7 @@ from authadapter import (
     Origin,
     RawToken,
 )
-from authadapter._report import describe_credential, explain, list_entries
+from authadapter._report import describe_credential, list_entries
 from authadapter.providers._entry import StoredEntry
 
 
@@ -58,70 +58,6 @@ class Answers:
     def lookup(self, origin: Origin, url: str) -> LookupResult:
         self.calls += 1
         return self.result
-
-
-def test_explain_asks_everyone_and_marks_the_first_found() -> None:
-    providers = [
-        Answers("a", Miss()),
-        Answers("b", Failure("broken file")),
-        Answers("c", Found(BearerToken("first-123"), "c-source")),
-        Answers("d", Found(BearerToken("second-123"), "d-source")),
-    ]
-
-    explanation = explain("https://repo.example.org/x", providers)
-
-    assert [(a.provider, a.used) for a in explanation.answers] == [
-        ("a", False),
-        ("b", False),
-        ("c", True),
-        ("d", False),
-    ]
-    assert all(p.calls == 1 for p in providers)
-
-
-def test_explain_marks_nothing_after_a_fatal_failure() -> None:
-    providers = [
-        Answers("plugin", Failure("plugin broke its protocol", fatal=True)),
-        Answers("file", Found(BearerToken("never-used-1"), "file")),
-    ]
-
-    explanation = explain("https://repo.example.org/", providers)
-
-    assert not any(answer.used for answer in explanation.answers)
-
-
-@pytest.mark.parametrize(
-    ("url", "carries"),
-    [
-        ("https://repo.example.org/x", False),
-        ("https://user:pw-123456@repo.example.org/x", True),
-        ("https://repo.example.org/t/own-123456/x", True),
-    ],
-)
-def test_explain_notices_urls_with_their_own_credentials(url: str, carries: bool) -> None:
-    assert explain(url, []).url_has_credentials is carries
-
-
-@pytest.mark.parametrize(
-    ("url", "allow", "plain_http", "sent"),
-    [
-        ("https://repo.example.org/x", (), None, True),
-        ("http://repo.example.org/x", (), "refused", False),
-        ("http://repo.example.org/x", ("REPO.example.org",), "allowed", True),
-        ("http://127.0.0.1:8080/x", (), None, True),
-        ("https://user:pw-123456@repo.example.org/x", (), None, False),
-    ],
-)
-def test_explain_says_whether_the_chosen_credential_is_really_sent(
-    url: str, allow: tuple[str, ...], plain_http: str | None, sent: bool
-) -> None:
-    providers = [Answers("file", Found(BearerToken("chosen-123456"), "file"))]
-
-    explanation = explain(url, providers, allow_http_hosts=allow)
-
-    assert explanation.plain_http == plain_http
-    assert explanation.answers[0].used
-    assert (explanation.sends is explanation.answers[0]) is sent
 
 
 class SlowKeyring:

@@ -1,4 +1,8 @@
-"""``authadapter cargo-credential``: authadapter as a Cargo credential provider (protocol v1).
+"""``authadapter cargo-credential``: authadapter answering Cargo as its credential provider.
+
+This is the serving side (Cargo asks us, protocol v1); ``providers/cargo/``
+is the other side, authadapter reading Cargo's stores and calling Cargo's
+credential plugins.
 
 Configured as ``credential-provider = "authadapter cargo-credential"``, Cargo
 runs ``authadapter --cargo-plugin``. We say hello, read one request, answer
@@ -10,7 +14,7 @@ it and exit 0 (an error is an answer too; only a missing request exits 1).
   ``session`` and operation-independent: the value does not depend on the
   operation. Nothing found, or a credential that is not a header (a conda
   token), is ``not-found``, and Cargo moves on to its next provider.
-* The chain used is the default one without ``CargoProvider``: asking Cargo's
+* The chain used is the default one without the ``cargo`` store: asking Cargo's
   configuration would ask us again. ``AUTHADAPTER_IN_CARGO_PLUGIN`` is set too,
   so a command run from here that runs cargo cannot loop back either.
 * ``login`` stores the token so that it is sent back verbatim, as Cargo sends
@@ -35,7 +39,7 @@ from typing import Any, TextIO
 from authadapter._credentials import BearerToken, Credential, RawToken
 from authadapter._exceptions import AuthAdapterError, InvalidCredentialError
 from authadapter._origin import Origin
-from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE, CargoProvider
+from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE
 
 __all__ = ["answer", "serve", "store_key", "stored_credential"]
 
@@ -67,34 +71,20 @@ def _plain_url(index_url: str) -> str:
 
 
 def _get(index_url: str) -> dict[str, Any]:
-    """``RegistryAuth``'s answer, from the same parts without ``RegistryAuth`` itself.
+    """What ``RegistryAuth`` would send to the index URL, from the same core.
 
-    ``RegistryAuth`` derives from ``httpx.Auth``, and importing httpx would
-    be a third of the start-up time Cargo pays for every registry it touches.
+    The ``Authorizer`` imports no HTTP client: importing httpx would be a
+    third of the start-up time Cargo pays for every registry it touches.
     """
-    from authadapter._chain import ProviderChain
-    from authadapter._config import resolve_settings
-    from authadapter._defaults import default_providers
-    from authadapter._origin import normalize_host
-    from authadapter._policy import apply_resolution, plain_http_allowed
+    from authadapter._authorizer import Authorizer
 
-    settings = resolve_settings()
-    providers = [p for p in default_providers(settings) if not isinstance(p, CargoProvider)]
-    chain = ProviderChain(
-        providers, ttl=settings.ttl, negative_ttl=settings.negative_ttl, timeout=settings.timeout
-    )
     url = _plain_url(index_url)
-    resolution = chain.resolve(url)
-    origin = resolution.origin
-    allowed = {normalize_host(host) for host in settings.allow_http_hosts}
-    if not plain_http_allowed(origin, allowed):
-        return _error("not-found")
-    applied = apply_resolution(url, resolution)
-    if applied is None or applied.authorization is None:
+    decision = Authorizer(exclude=("cargo",)).decide(url)
+    if decision.authorization is None:  # nothing, plain http refused, or a conda token
         return _error("not-found")
     answer = {
         "kind": "get",
-        "token": applied.authorization,
+        "token": decision.authorization,
         "cache": "session",
         "operation_independent": True,
     }
