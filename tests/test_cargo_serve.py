@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from authadapter._serve_cargo import serve, store_key, stored_credential
 from authadapter._credentials import BearerToken, RawToken
+from authadapter._serve_cargo import serve, store_key, stored_credential
 from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE
 from tests.fixtures_cargo import CargoHome
 

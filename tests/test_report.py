@@ -11,8 +11,6 @@ from authadapter import (
     BearerToken,
     CondaToken,
     Credential,
-    Failure,
-    Found,
     LookupResult,
     Miss,
     Origin,
