@@ -1,30 +1,28 @@
-"""Client-independent decisions about one request.
+"""The rules the core applies to one request, as pure functions.
 
-The httpx and requests adapters differ only in how they read and change a
-request; what to do is decided here, once, so both clients behave the same.
+``Authorizer`` combines them with the provider chain; the adapters use only
+``location_without_foreign_token`` themselves (a redirect hop is theirs to
+see) and ``REPLAYABLE_WITHOUT_BODY``.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Collection, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Collection
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ._chain import Resolution
 from ._credentials import Credential
 from ._origin import Origin
-from ._urls import conda_token_in_path, has_userinfo, remove_token_everywhere
+from ._urls import conda_token_in_path, remove_token_everywhere
 
 __all__ = [
-    "Applied",
-    "apply_resolution",
-    "caller_brought_credentials",
+    "REPLAYABLE_WITHOUT_BODY",
     "carries",
     "credential_rejected",
-    "leave_alone",
     "location_without_foreign_token",
+    "plain_http_allowed",
     "userinfo_authorization",
 ]
 
@@ -33,37 +31,12 @@ logger = logging.getLogger("authadapter")
 REPLAYABLE_WITHOUT_BODY = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 
 
-@dataclass(frozen=True, slots=True)
 class Applied:
     """What to do to a request: its new URL and the ``Authorization`` value to set."""
 
     url: str
     authorization: str | None
     resolution: Resolution
-
-
-def caller_brought_credentials(url: str, has_authorization: bool) -> bool:
-    """Whether the request already carries credentials, which are then left alone."""
-    return has_authorization or has_userinfo(url) or conda_token_in_path(url) is not None
-
-
-def leave_alone(url: str, headers: MutableMapping[str, str]) -> bool:
-    """Whether a request to ``url`` brings its own credentials, made ready to go if so.
-
-    Cheap substring tests rule out both kinds of URL credentials before any
-    parsing (``urlsplit`` drops tabs and newlines, so a URL holding one is
-    parsed). URL userinfo is set as Basic ``Authorization`` in ``headers``.
-    """
-    has_authorization = "Authorization" in headers
-    if not (has_authorization or "@" in url or "/t/" in url or not url.isprintable()):
-        return False
-    if not caller_brought_credentials(url, has_authorization):
-        return False
-    if not has_authorization:
-        basic = userinfo_authorization(url)
-        if basic is not None:
-            headers["Authorization"] = basic
-    return True
 
 
 def carries(authorization: str | None, url: str, credential: Credential) -> bool:
@@ -91,13 +64,6 @@ def userinfo_authorization(url: str) -> str | None:
     if not user and not password:
         return None
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-
-
-def apply_resolution(url: str, resolution: Resolution) -> Applied | None:
-    credential = resolution.credential
-    if credential is None:
-        return None
-    return Applied(credential.rewrite_url(url), credential.authorization(), resolution)
 
 
 def credential_rejected(status: int, www_authenticate: str | None) -> bool:

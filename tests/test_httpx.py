@@ -17,15 +17,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from authadapter import (
+    Authorizer,
     BasicCredential,
     BearerToken,
     CondaToken,
     Credential,
     RawToken,
     RegistryAuth,
+    httpx_event_hooks,
 )
-from authadapter._httpx import event_hooks
-from authadapter._policy import caller_brought_credentials
 from tests.fixtures_security import Static, canary, count
 from tests.servers import LoopbackServer, Received, Reply
 
@@ -220,8 +220,8 @@ def test_a_401_over_refused_plain_http_is_not_resent() -> None:
 
 
 def test_event_hooks_shape() -> None:
-    sync_hooks = event_hooks()
-    async_hooks = event_hooks(asynchronous=True)
+    sync_hooks = httpx_event_hooks()
+    async_hooks = httpx_event_hooks(asynchronous=True)
     assert list(sync_hooks) == list(async_hooks) == ["response"]
     httpx.Client(event_hooks=sync_hooks).close()
 
@@ -247,7 +247,7 @@ def test_the_store_is_never_asked_for_a_request_that_brings_credentials(url: str
         request = httpx.Request("GET", url)
     except httpx.InvalidURL:
         return
-    brought = caller_brought_credentials(str(request.url), has_authorization=False)
+    brought = Authorizer([], config=False).explain(str(request.url)).url_has_credentials
     with httpx.Client(auth=auth, transport=httpx.MockTransport(recorder)) as client:
         client.send(request)
     sent = recorder.requests[0].headers.get("Authorization")

@@ -10,20 +10,12 @@ from hypothesis import strategies as st
 
 from authadapter import CondaToken, Origin
 from authadapter._policy import (
-    caller_brought_credentials,
     carries,
     credential_rejected,
     location_without_foreign_token,
     userinfo_authorization,
 )
 from tests.fixtures_security import count
-
-
-def test_what_counts_as_credentials_the_caller_brought() -> None:
-    assert caller_brought_credentials("https://h/x", has_authorization=True)
-    assert caller_brought_credentials("https://u:p@h/x", has_authorization=False)
-    assert caller_brought_credentials("https://h/t/tok/x", has_authorization=False)
-    assert not caller_brought_credentials("https://h/x/t/tok/", has_authorization=False)
 
 
 def test_userinfo_authorization() -> None:

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from requests.adapters import BaseAdapter
 
 from authadapter import (
+    Authorizer,
     BasicCredential,
     BearerToken,
     CondaToken,
@@ -24,7 +25,6 @@ from authadapter import (
     RawToken,
     RegistryAuth,
 )
-from authadapter._policy import caller_brought_credentials
 from tests.fixtures_security import Static, canary, count
 from tests.servers import LoopbackServer
 from tests.test_httpx import _odd_url, expect
@@ -178,7 +178,7 @@ def test_the_store_is_never_asked_for_a_request_that_brings_credentials(url: str
         prepared = requests.Request("GET", url).prepare()
     except requests.RequestException:
         return
-    brought = caller_brought_credentials(prepared.url or "", has_authorization=False)
+    brought = Authorizer([], config=False).explain(prepared.url or "").url_has_credentials
     with session(auth) as client:
         client.mount("http://", recorder)
         client.get(url)

@@ -21,8 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from authadapter import BearerToken, StoreError, StoreFormatError
-from authadapter._store import delete_credential, save_credential
+from authadapter import (
+    BearerToken,
+    StoreError,
+    StoreFormatError,
+    delete_credential,
+    save_credential,
+)
 from authadapter.providers.rattler import RattlerFileProvider
 from tests.fixtures_security import count
 
@@ -34,7 +39,7 @@ WRITER = """
 import os, sys, time
 from pathlib import Path
 from authadapter import BearerToken
-from authadapter._store import delete_credential, save_credential
+from authadapter import delete_credential, save_credential
 number, writes, deletes = (int(value) for value in sys.argv[1:4])
 go = Path(sys.argv[4])
 while not go.exists():

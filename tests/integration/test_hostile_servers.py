@@ -33,8 +33,8 @@ from authadapter import (
     Origin,
     ProviderError,
     RegistryAuth,
+    httpx_event_hooks,
 )
-from authadapter._httpx import event_hooks
 from authadapter.providers.cargo.provider import CargoProvider
 from authadapter.providers.command import CommandProvider
 from authadapter.providers.env import EnvProvider
@@ -74,7 +74,7 @@ def get_all_ways(auth: RegistryAuth, url: str) -> list[int]:
         session.auth = auth
         session.trust_env = False
         statuses.append(session.get(url, timeout=10).status_code)
-    with httpx.Client(auth=auth, event_hooks=event_hooks(), trust_env=False) as client:
+    with httpx.Client(auth=auth, event_hooks=httpx_event_hooks(), trust_env=False) as client:
         statuses.append(client.get(url).status_code)
     return statuses
 
@@ -185,7 +185,7 @@ def test_a_redirect_loop_between_origins_leaks_nothing(loopback_server: Servers)
             session.get(a.url + "/chan/", timeout=10)
     assert a_token.token not in str(caught.value)
     with (
-        httpx.Client(auth=auth, follow_redirects=True, event_hooks=event_hooks()) as client,
+        httpx.Client(auth=auth, follow_redirects=True, event_hooks=httpx_event_hooks()) as client,
         pytest.raises(httpx.TooManyRedirects) as caught_httpx,
     ):
         client.get(a.url + "/chan/")
@@ -212,7 +212,7 @@ def test_a_redirect_to_another_scheme_does_not_show_the_token(
         with pytest.raises(requests.RequestException) as caught:
             session.get(server.url + "/chan/", timeout=10)
     with (
-        httpx.Client(auth=auth, follow_redirects=True, event_hooks=event_hooks()) as client,
+        httpx.Client(auth=auth, follow_redirects=True, event_hooks=httpx_event_hooks()) as client,
         pytest.raises(httpx.HTTPError) as caught_httpx,
     ):
         client.get(server.url + "/chan/")

@@ -9,7 +9,7 @@ The target server records everything it receives; the test searches every
 header value and the path for the first origin's secret.
 
 Clients: requests, httpx.Client and httpx.AsyncClient, each with
-``event_hooks=event_hooks()`` (what ``patch_httpx`` installs). One test pins
+``event_hooks=httpx_event_hooks()`` (what ``patch_httpx`` installs). One test pins
 the known limit: an httpx client built without the hook follows a conda
 token that the server itself copied into a cross-origin Location.
 """
@@ -42,9 +42,9 @@ from authadapter import (
     Credential,
     RawToken,
     RegistryAuth,
+    httpx_event_hooks,
     patch_httpx,
 )
-from authadapter._httpx import event_hooks
 from tests.conftest import service_unavailable
 from tests.fixtures_security import Static, canary, count
 from tests.servers import LoopbackServer, Received, Reply
@@ -166,7 +166,7 @@ def fetch(client: str, auth: RegistryAuth, url: str, tls: Tls) -> int:
             session.auth = auth
             session.trust_env = False
             return session.get(url, verify=str(tls.ca_file), timeout=10).status_code
-    hooks = event_hooks() if client == "httpx" else {}
+    hooks = httpx_event_hooks() if client == "httpx" else {}
     with httpx.Client(
         auth=auth, follow_redirects=True, verify=tls.client(), event_hooks=hooks, trust_env=False
     ) as http:
@@ -178,7 +178,7 @@ async def fetch_async(auth: RegistryAuth, url: str, tls: Tls) -> int:
         auth=auth,
         follow_redirects=True,
         verify=tls.client(),
-        event_hooks=event_hooks(asynchronous=True),
+        event_hooks=httpx_event_hooks(asynchronous=True),
         trust_env=False,
     ) as http:
         return (await http.get(url)).status_code
@@ -298,7 +298,7 @@ def test_httpx_next_request_is_cleaned_too(loopback_server: Servers) -> None:
     first = loopback_server("127.0.0.2", redirect_to(lambda: target.url))
     token = CondaToken(canary())
     auth = RegistryAuth([Static({"127.0.0.2": token})])
-    with httpx.Client(auth=auth, event_hooks=event_hooks()) as client:
+    with httpx.Client(auth=auth, event_hooks=httpx_event_hooks()) as client:
         response = client.get(first.url + "/chan/")
         assert response.next_request is not None
         assert token.token not in str(response.next_request.url)
@@ -314,7 +314,7 @@ def test_a_callers_own_conda_token_stays_on_its_origin_too(loopback_server: Serv
     with requests.Session() as session:
         session.auth = auth
         session.get(url, timeout=10)
-    with httpx.Client(auth=auth, follow_redirects=True, event_hooks=event_hooks()) as client:
+    with httpx.Client(auth=auth, follow_redirects=True, event_hooks=httpx_event_hooks()) as client:
         client.get(url)
     assert [r.path for r in first.received] == ["/t/callers-token-01/chan/"] * 2
     assert [r.path for r in target.received] == ["/chan/", "/chan/"]
@@ -325,7 +325,7 @@ def test_known_limit_httpx_without_the_hook_follows_a_copied_token(
 ) -> None:
     """Pins the limit documented in docs/security.md: the auth flow cannot see hops.
 
-    A client built by hand without ``event_hooks=event_hooks()`` (and outside
+    A client built by hand without ``event_hooks=httpx_event_hooks()`` (and outside
     ``patch_httpx``) follows a Location into which the server copied the
     token. The header kinds are safe either way: httpx drops Authorization.
     """
@@ -362,7 +362,7 @@ def test_a_relative_or_odd_location_is_resolved_as_the_client_resolves_it(
         session.auth = auth
         for _ in locations:
             session.get(first.url + "/x", timeout=10)
-    with httpx.Client(auth=auth, follow_redirects=True, event_hooks=event_hooks()) as client:
+    with httpx.Client(auth=auth, follow_redirects=True, event_hooks=httpx_event_hooks()) as client:
         for _ in locations:
             client.get(first.url + "/x")
     assert len(target.received) == 2 * len(locations)

@@ -23,8 +23,9 @@ from authadapter import (
     Miss,
     Origin,
     RegistryAuth,
+    delete_credential,
+    save_credential,
 )
-from authadapter._store import delete_credential, save_credential
 from authadapter.cli import main
 from authadapter.providers.keyring_store import KeyringProvider
 from authadapter.providers.rattler_format import dump_credential_value
