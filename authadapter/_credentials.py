@@ -10,6 +10,7 @@ only the kind: a credential can be logged by accident without leaking.
 from __future__ import annotations
 
 import base64
+import sys
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -24,6 +25,15 @@ __all__ = [
     "RawToken",
     "check_header_safe",
 ]
+
+
+AUDIT_CREDENTIAL = "authadapter.credential"
+"""The ``sys.audit`` event raised with every credential as it is made, before it is checked.
+
+An explicit hook for tools that must know every secret the library holds,
+such as our test suite's leak canary (``sys.addaudithook``); nothing is
+raised when no audit hook is installed but a cheap call.
+"""
 
 
 def check_header_safe(value: str, what: str) -> None:
@@ -56,6 +66,7 @@ class BearerToken:
     kind = "bearer"
 
     def __post_init__(self) -> None:
+        sys.audit(AUDIT_CREDENTIAL, self)
         check_header_safe(self.token, "bearer token")
 
     def authorization(self) -> str | None:
@@ -83,6 +94,7 @@ class BasicCredential:
     kind = "basic"
 
     def __post_init__(self) -> None:
+        sys.audit(AUDIT_CREDENTIAL, self)
         if ":" in self.username:
             raise InvalidCredentialError("username contains ':', which Basic auth cannot carry")
         for value, what in ((self.username, "username"), (self.password, "password")):
@@ -115,6 +127,7 @@ class CondaToken:
     kind = "conda"
 
     def __post_init__(self) -> None:
+        sys.audit(AUDIT_CREDENTIAL, self)
         check_header_safe(self.token, "conda token")
         if any(char in self.token for char in "/?#% ") or self.token in (".", ".."):
             # these would be re-read as path structure, a query, a fragment or
@@ -145,6 +158,7 @@ class RawToken:
     kind = "raw"
 
     def __post_init__(self) -> None:
+        sys.audit(AUDIT_CREDENTIAL, self)
         check_header_safe(self.token, "token")
 
     def authorization(self) -> str | None:

@@ -19,6 +19,8 @@ secret: callers may log them and show them to users as they are.
 
 from __future__ import annotations
 
+import sys
+
 __all__ = [
     "AuthAdapterError",
     "ConfigError",
@@ -33,7 +35,15 @@ __all__ = [
 
 
 class AuthAdapterError(Exception):
-    """Root of every error authadapter raises on purpose."""
+    """Root of every error authadapter raises on purpose.
+
+    Each one is announced as the ``sys.audit`` event ``authadapter.error``
+    when it is made, so a leak checker can read every message we write.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        sys.audit("authadapter.error", self)
 
 
 class InvalidCredentialError(AuthAdapterError, ValueError):

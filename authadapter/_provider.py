@@ -10,11 +10,18 @@ of any store.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias, runtime_checkable
 
 from ._credentials import Credential
 from ._origin import Origin
+
+AUDIT_ANSWER = "authadapter.answer"
+"""The ``sys.audit`` event raised with every ``Found`` and ``Failure`` a provider makes.
+
+Their ``source`` and ``message`` are shown to users; a leak checker reads them here.
+"""
 
 __all__ = [
     "CredentialProvider",
@@ -45,6 +52,9 @@ class Found:
     source: str
     ttl: float | None = None
 
+    def __post_init__(self) -> None:
+        sys.audit(AUDIT_ANSWER, self)
+
 
 @dataclass(frozen=True, slots=True)
 class Miss:
@@ -70,6 +80,9 @@ class Failure:
     message: str
     fatal: bool = False
     ttl: float | None = None
+
+    def __post_init__(self) -> None:
+        sys.audit(AUDIT_ANSWER, self)
 
 
 LookupResult: TypeAlias = Found | Miss | Failure

@@ -385,6 +385,8 @@ def main(
     """Run the command line; returns the exit status (the console script exits with it)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     streams = _Streams(stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr)
+    # for leak checkers (our test suite's canary): what was asked, where the answer goes
+    sys.audit("authadapter.cli", arguments, streams.stdout, streams.stderr)
     try:
         if arguments and arguments[0] == "--cargo-plugin":  # how Cargo runs a provider
             return _serve_cargo(streams, arguments[1:])

@@ -14,6 +14,9 @@ around every test of the suite, whoever wrote it:
   seen without the plugin, so tests that count warnings are not disturbed;
 - it keeps every ``AuthAdapterError`` and provider ``Failure`` created, the
   ``source`` of every ``Found`` and the ``repr``/``str`` of every credential;
+- it learns all of that from the library's own ``sys.audit`` events
+  (``authadapter.credential``, ``.error``, ``.answer``, ``.cli``), so the
+  suite runs the very classes users get: nothing shipped is patched;
 - captured stdout/stderr (the report sections, and whatever a test read with
   ``capsys``/``capfd.readouterr()``), what ``authadapter.cli.main`` wrote to
   the streams a test gave it, the output of ``authadapter`` CLI subprocesses
@@ -45,6 +48,7 @@ import logging
 import os
 import secrets
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -53,8 +57,7 @@ from typing import Any
 import pytest
 
 import authadapter._credentials as credentials
-from authadapter._exceptions import AuthAdapterError
-from authadapter._provider import Failure, Found
+from authadapter._provider import Found
 
 __all__ = ["Static", "canary", "count"]
 
@@ -131,60 +134,49 @@ _totals: collections.Counter[str] = collections.Counter()
 # -- where secrets are created -------------------------------------------------
 
 
-def _patch_credentials() -> None:
-    def wrap(cls: type, fields: tuple[str, ...]) -> None:
-        original = cls.__post_init__  # type: ignore[attr-defined]
-
-        def post_init(self: Any) -> None:
-            record = _current
-            if record is not None:
-                for name in fields:
-                    value = getattr(self, name)
-                    if isinstance(value, str):
-                        record.add_secret(value, cls.__name__)
-                if isinstance(self, credentials.BasicCredential):
-                    record.add_public(self.username)
-                    pair = f"{self.username}:{self.password}".encode()
-                    record.add_secret(base64.b64encode(pair).decode("ascii"), "Basic header")
-            original(self)
-            if record is not None:
-                record.add_object(f"repr/str of a {cls.__name__}", lambda: f"{self!r} {self}")
-
-        cls.__post_init__ = post_init  # type: ignore[attr-defined]
-
-    wrap(credentials.BearerToken, ("token",))
-    wrap(credentials.RawToken, ("token",))
-    wrap(credentials.CondaToken, ("token",))
-    wrap(credentials.BasicCredential, ("password",))
+def _on_credential(credential: credentials.Credential) -> None:
+    record = _current
+    if record is None:
+        return
+    kind = type(credential).__name__
+    for name in ("token", "password"):
+        value = getattr(credential, name, None)
+        if isinstance(value, str):
+            record.add_secret(value, kind)
+    if isinstance(credential, credentials.BasicCredential):
+        record.add_public(credential.username)
+        pair = f"{credential.username}:{credential.password}".encode()
+        record.add_secret(base64.b64encode(pair).decode("ascii"), "Basic header")
+    record.add_object(f"repr/str of a {kind}", lambda: f"{credential!r} {credential}")
 
 
-def _patch_results() -> None:
-    error_init = AuthAdapterError.__init__
+def _on_cli(argv: Any, stdout: Any, stderr: Any) -> None:
+    """The CLI run in-process: what it writes to the streams it was given is scanned."""
+    _register_cli_secrets(argv)
+    if _current is None or "--cargo-plugin" in list(argv):  # speaks tokens to Cargo
+        return
+    for name, stream in (("stdout", stdout), ("stderr", stderr)):
+        if hasattr(stream, "getvalue"):
+            _current.add_object(f"the {name} of the authadapter CLI", stream.getvalue)
 
-    def init_error(self: BaseException, *args: Any, **kwargs: Any) -> None:
-        error_init(self, *args, **kwargs)
-        if _current is not None:
-            _current.add_object(f"a {type(self).__name__} or its causes", lambda: _chain(self))
 
-    AuthAdapterError.__init__ = init_error  # type: ignore[method-assign]
-
-    failure_init = Failure.__init__
-
-    def init_failure(self: Failure, *args: Any, **kwargs: Any) -> None:
-        failure_init(self, *args, **kwargs)
-        if _current is not None:
-            _current.add_object("a provider Failure message", lambda: repr(self))
-
-    Failure.__init__ = init_failure  # type: ignore[method-assign]
-
-    found_init = Found.__init__
-
-    def init_found(self: Found, *args: Any, **kwargs: Any) -> None:
-        found_init(self, *args, **kwargs)
-        if _current is not None:
-            _current.add_object("a Found's source or repr", lambda: repr(self))
-
-    Found.__init__ = init_found  # type: ignore[method-assign]
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    """The library's own audit events: every secret, message and CLI run it makes."""
+    if not event.startswith("authadapter."):
+        return
+    if event == "authadapter.credential":
+        _on_credential(args[0])
+    elif _current is None:
+        return
+    elif event == "authadapter.error":
+        error = args[0]
+        _current.add_object(f"a {type(error).__name__} or its causes", lambda: _chain(error))
+    elif event == "authadapter.answer":
+        answer = args[0]
+        what = "a Found's source or repr" if isinstance(answer, Found) else "a Failure message"
+        _current.add_object(what, lambda: repr(answer))
+    elif event == "authadapter.cli":
+        _on_cli(*args)
 
 
 def _chain(error: BaseException) -> str:
@@ -284,25 +276,6 @@ def _patch_outputs() -> None:
 
     subprocess.Popen.communicate = talk  # type: ignore[method-assign]
 
-    import authadapter.cli as cli
-
-    cli_main = cli.main
-
-    def main(*args: Any, **kwargs: Any) -> int:
-        """The CLI run in-process: what it wrote to the streams it was given is scanned."""
-        argv = args[0] if args else kwargs.get("argv")
-        _register_cli_secrets(argv)
-        try:
-            return cli_main(*args, **kwargs)
-        finally:
-            plugin = bool(argv) and "--cargo-plugin" in list(argv)  # speaks tokens to Cargo
-            for name in ("stdout", "stderr"):
-                stream = kwargs.get(name)
-                if _current is not None and not plugin and hasattr(stream, "getvalue"):
-                    _current.add_text(f"the {name} of the authadapter CLI", stream.getvalue())
-
-    cli.main = main  # type: ignore[assignment]
-
 
 # -- pytest hooks -------------------------------------------------------------------
 
@@ -311,8 +284,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "canary_exempt(reason): this test shows a secret on purpose; not scanned"
     )
-    _patch_credentials()
-    _patch_results()
+    sys.addaudithook(_audit)
     _patch_outputs()
 
 
