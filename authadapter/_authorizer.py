@@ -192,6 +192,7 @@ class Authorizer:
 
             providers = [p for p in default_providers(settings) if p.name not in exclude]
         self.clock: Callable[[], float] = clock or time.monotonic
+        self._now = self.clock
         self.chain = ProviderChain(
             providers,
             ttl=settings.ttl,
@@ -232,11 +233,9 @@ class Authorizer:
             own = _own_credentials(url, has_authorization)
             if own is not None:
                 return own
-        start = url.find("//") + 2
-        end = url.find("/", start)
-        authority = url if end < 0 else url[:end]
+        authority = _authority(url)
         hot = self._hot.get(authority)
-        if hot is not None and hot[0] > self.clock():
+        if hot is not None and hot[0] > self._now():
             return hot[1]
         generation = self._generation
         origin = self.chain.origin_of(url)
@@ -248,11 +247,9 @@ class Authorizer:
             own = _own_credentials(url, has_authorization)
             if own is not None:
                 return own
-        start = url.find("//") + 2
-        end = url.find("/", start)
-        authority = url if end < 0 else url[:end]
+        authority = _authority(url)
         hot = self._hot.get(authority)
-        if hot is not None and hot[0] > self.clock():
+        if hot is not None and hot[0] > self._now():
             return hot[1]
         generation = self._generation
         return self._remember(authority, url, await self.chain.resolve_async(url), generation)
@@ -435,6 +432,15 @@ class Authorizer:
             self._generation += 1
             self._hot.clear()
         self.chain.invalidate(url)
+
+
+def _authority(url: str) -> str:
+    """The URL up to its path: a key that holds the whole authority, so one key is one origin.
+
+    Cheaper than parsing: the usual ``https://`` URL costs one ``find``.
+    """
+    end = url.find("/", 8) if url.startswith("https://") else url.find("/", url.find("//") + 2)
+    return url if end < 0 else url[:end]
 
 
 def _own_credentials(url: str, has_authorization: bool) -> Decision | None:

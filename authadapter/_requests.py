@@ -17,6 +17,7 @@ itself would send them if no ``auth`` were set.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -26,7 +27,7 @@ from requests.utils import requote_uri
 from ._policy import location_without_foreign_token
 
 if TYPE_CHECKING:
-    from ._authorizer import Authorizer, Decision
+    from ._authorizer import Authorizer
     from ._origin import Origin
 
 __all__ = ["prepare"]
@@ -34,84 +35,81 @@ __all__ = ["prepare"]
 
 def prepare(authorizer: Authorizer, request: requests.PreparedRequest) -> requests.PreparedRequest:
     headers = request.headers
-    decision = authorizer.decide(request.url or "", "Authorization" in headers)
+    # CaseInsensitiveDict's own `in` goes through a KeyError when the header
+    # is absent (the usual case), which costs more than the rest of this call
+    store = getattr(headers, "_store", None)
+    has_authorization = (
+        "authorization" in store if store is not None else "Authorization" in headers
+    )
+    decision = authorizer.decide(request.url or "", has_authorization)
     if decision.url is not None:
         request.url = decision.url
     if decision.authorization is not None:
         headers["Authorization"] = decision.authorization
-    request.hooks["response"].append(ResponseHook(authorizer, request, decision))
+    # a partial, not an object: it is made for every request and is cheaper
+    request.hooks["response"].append(partial(on_response, authorizer, request, [decision]))
     return request
 
 
-class ResponseHook:
-    """The response hook of one ``Session.send``: what was sent, kept up to date.
+def on_response(
+    authorizer: Authorizer,
+    request: requests.PreparedRequest,
+    send: list[Any],
+    response: requests.Response,
+    **options: Any,
+) -> requests.Response:
+    """The response hook of one ``Session.send``, called for every response of it.
 
-    requests builds every redirect hop from a copy of the first request, so
-    after a re-send with a fresh credential the first request is changed too:
-    otherwise each hop would go out with the credential just found stale, be
-    rejected, and cost another lookup and another request. One re-send per
-    origin for the whole send, hops included, as in httpx, whose auth flow
-    wraps its redirects: a server that answers every re-send with a redirect
-    back to a 401 gets one, not one per hop.
+    ``send`` is the state of the send: the decision the first request went
+    out with, then the origins re-sent to. requests builds every redirect
+    hop from a copy of the first request, so after a re-send with a fresh
+    credential the first request is changed too: otherwise each hop would
+    go out with the credential just found stale, be rejected, and cost
+    another lookup and another request. One re-send per origin for the
+    whole send, hops included, as in httpx, whose auth flow wraps its
+    redirects: a server that answers every re-send with a redirect back to
+    a 401 gets one, not one per hop.
     """
-
-    __slots__ = ("authorizer", "request", "retried", "sent")
-
-    def __init__(
-        self, authorizer: Authorizer, request: requests.PreparedRequest, sent: Decision
-    ) -> None:
-        self.authorizer = authorizer
-        self.request = request
-        self.sent = sent
-        self.retried: set[Origin] | None = None
-
-    def __call__(self, response: requests.Response, **kwargs: Any) -> requests.Response:
-        if response.is_redirect:
-            return guard_redirect(response)
-        status = response.status_code
-        if status != 401 and status != 403:
-            return response
-        return self.reconsider(response, kwargs)
-
-    def reconsider(
-        self, response: requests.Response, send_options: dict[str, Any]
-    ) -> requests.Response:
-        authorizer = self.authorizer
-        last = response.request
-        last_url = last.url or ""
-        origin = authorizer.chain.origin_of(last_url)
-        retried = self.retried = self.retried or set()
-        if origin in retried:
-            return response
-        retry = authorizer.reconsider(
-            self.sent,
-            response.status_code,
-            response.headers.get("WWW-Authenticate"),
-            last_url,
-            last.headers.get("Authorization"),
-            replayable(last),
-        )
-        if retry is None:
-            return response
-        request = last.copy()
+    if response.is_redirect:
+        return guard_redirect(response)
+    status = response.status_code
+    if status != 401 and status != 403:
+        return response
+    last = response.request
+    last_url = last.url or ""
+    origin = authorizer.chain.origin_of(last_url)
+    retried: set[Origin] = send[1] if len(send) > 1 else set()
+    if origin in retried:
+        return response
+    retry = authorizer.reconsider(
+        send[0],
+        status,
+        response.headers.get("WWW-Authenticate"),
+        last_url,
+        last.headers.get("Authorization"),
+        replayable(last),
+    )
+    if retry is None:
+        return response
+    resent = last.copy()
+    resent.headers.pop("Authorization", None)
+    if retry.url is not None:
+        resent.url = retry.url
+    if retry.authorization is not None:
+        resent.headers["Authorization"] = retry.authorization
+    retried.add(origin)
+    send[1:] = [retried]
+    if origin == authorizer.chain.origin_of(request.url or ""):  # so later hops carry it
+        send[0] = retry
         request.headers.pop("Authorization", None)
-        if retry.url is not None:
-            request.url = retry.url
         if retry.authorization is not None:
             request.headers["Authorization"] = retry.authorization
-        retried.add(origin)
-        first = self.request
-        if origin == authorizer.chain.origin_of(first.url or ""):  # so later hops carry it
-            self.sent = retry
-            first.headers.pop("Authorization", None)
-            if retry.authorization is not None:
-                first.headers["Authorization"] = retry.authorization
-        response.content  # noqa: B018  (free the connection before re-using it)
-        response.raw.release_conn()
-        new_response: requests.Response = response.connection.send(request, **send_options)
-        new_response.history.append(response)
-        new_response.request = request
-        return new_response
+    response.content  # noqa: B018  (free the connection before re-using it)
+    response.raw.release_conn()
+    new_response: requests.Response = response.connection.send(resent, **options)
+    new_response.history.append(response)
+    new_response.request = resent
+    return new_response
 
 
 def replayable(request: requests.PreparedRequest) -> bool:
