@@ -37,7 +37,10 @@ def test_login_with_a_token_says_where_it_stored_it() -> None:
     status, out, err = run("login", "prefix.dev", "--token", "cli-token-1234")
 
     assert (status, err) == (0, "")
-    assert out == f"stored bearer token for *.prefix.dev in {rattler_credentials_path()}\n"
+    assert out == (
+        f"stored bearer token for *.prefix.dev in {rattler_credentials_path()} "
+        "(rattler-credentials-file)\n"
+    )
     assert "cli-token-1234" not in out
     assert _stored() == {"*.prefix.dev": {"BearerToken": "cli-token-1234"}}
 
@@ -399,6 +402,7 @@ def test_login_in_a_real_process_then_a_real_request_carries_the_token(
     first, note = login.stdout.splitlines()
     assert (
         first == f"stored bearer token for 127.0.0.6:{server.port} in {rattler_credentials_path()}"
+        " (rattler-credentials-file)"
     )
     assert note.startswith("note: only authadapter uses a key with a port")
     assert server.received[0].authorization == "Bearer proc-token-77"
