@@ -14,7 +14,6 @@ import requests
 
 from authadapter import BasicCredential, ConfigError, Found, Miss, Origin, RegistryAuth, cli
 from authadapter._config import (
-    DEFAULT_ORDER,
     CommandSpec,
     Settings,
     config_path,
