@@ -264,3 +264,31 @@ def test_the_configuration_file_may_switch_a_plugin(install_plugin: InstallPlugi
 
     assert store_line(config_lines(), "acme-vault").split()[2] == "off"
     assert RegistryAuth().resolve("https://127.0.0.9/").credential is None
+
+
+def test_every_builtin_store_is_held_to_the_provider_contract() -> None:
+    import tests.test_cargo_provider
+    import tests.test_defaults
+    import tests.test_env
+    import tests.test_keyring_store
+    import tests.test_netrc
+    import tests.test_rattler
+    from tests.provider_contract import ProviderContract
+
+    modules = (
+        tests.test_cargo_provider,
+        tests.test_defaults,
+        tests.test_env,
+        tests.test_keyring_store,
+        tests.test_netrc,
+        tests.test_rattler,
+    )
+    served = {
+        name
+        for module in modules
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, ProviderContract)
+        for name in value.serves
+    }
+
+    assert served == {entry.name for entry in BUILTINS}
