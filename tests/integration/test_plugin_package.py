@@ -1,4 +1,4 @@
-"""A store shipped as a package: the example of docs/plugins.md, installed with pip, used by all;
+"""A store shipped as a package: the example of docs/plugins.md, installed with pip, used by all.
 
 The two files of the example are taken from the page itself, so the page
 cannot drift from what works. They are installed together with authadapter
