@@ -21,6 +21,7 @@ from authadapter._config import parse_config
 from authadapter._defaults import default_providers
 from authadapter._store import delete_credential, key_for_host, save_credential, writable_stores
 from authadapter.providers.rattler import rattler_credentials_path
+from tests.fixtures_plugins import InstallPlugin
 from tests.test_keyring_store import MEMORY_BACKEND, MemoryKeyring
 
 CONFIG = Path("/etc/example/config.toml")
@@ -245,3 +246,46 @@ def test_logout_leaves_a_switched_off_store_alone(monkeypatch: pytest.MonkeyPatc
 
     assert removed == [str(rattler_credentials_path())]
     assert ("rattler", "a.org") in MemoryKeyring.entries
+
+
+VAULT = """
+import json, os
+from pathlib import Path
+
+class Vault(StaticProvider):
+    def __init__(self):
+        super().__init__("vault", "127.0.0.9", "unused")
+        self.path = Path(os.environ["HOME"]) / "vault.json"
+
+    def usable(self):
+        return True
+
+    def save(self, key, credential):
+        self.path.write_text(json.dumps({key: credential.authorization()}))
+        return f"the vault at {self.path}"
+
+    def delete(self, key):
+        held = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.path.write_text(json.dumps({k: v for k, v in held.items() if k != key}))
+        return key in held
+
+ENTRY = ProviderEntry("vault", lambda settings: [Vault()], "a vault", before="rattler-auth-file",
+                      writable=True)
+"""
+
+
+def test_a_writable_plugin_store_is_where_login_writes_when_it_comes_first(
+    install_plugin: InstallPlugin,
+) -> None:
+    install_plugin("vault", VAULT)
+    vault = Path.home() / "vault.json"
+
+    where = save_credential("a.org", BearerToken("vault-tok-1"))
+    stored = json.loads(vault.read_text())
+    removed = delete_credential("a.org")
+
+    assert where == f"the vault at {vault}"
+    assert stored == {"a.org": "Bearer vault-tok-1"}
+    assert removed == ["vault's static token for 127.0.0.9"]
+    assert json.loads(vault.read_text()) == {}
+    assert not rattler_credentials_path().exists()
