@@ -164,7 +164,8 @@ def _login(args: argparse.Namespace, streams: _Streams) -> int:
     store = writable_stores(load_config())[0]  # refused before a secret is asked for
     credential = _credential_from(args, streams)
     where = save_to(store, key, credential)
-    streams.print(f"stored {credential} for {key} in {where} ({store.name})")
+    named = where if where.startswith(store.name) else f"{where} ({store.name})"
+    streams.print(f"stored {credential} for {key} in {named}")
     if key.rpartition(":")[2].isdigit():
         streams.print(
             "note: only authadapter uses a key with a port; pixi and rattler look up "
