@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._authorizer import Authorizer, Decision, Explanation
 from ._chain import Answer, ChainStats, ProviderChain, Resolution
-from ._config import CommandSpec
+from ._config import CommandSpec, Settings
 from ._credentials import BasicCredential, BearerToken, CondaToken, Credential, RawToken
 from ._exceptions import (
     AuthAdapterError,
@@ -27,6 +27,7 @@ from ._exceptions import (
 from ._origin import Origin
 from ._patch import Patch, patch_httpx, patch_requests, unpatch_httpx, unpatch_requests
 from ._provider import CredentialProvider, Failure, Found, LookupResult, Miss, Provider
+from ._registry import ProviderEntry
 from ._store import delete_credential, key_for_host, save_credential
 from ._urls import mask_url
 
@@ -58,11 +59,13 @@ __all__ = [
     "PluginProtocolError",
     "Provider",
     "ProviderChain",
+    "ProviderEntry",
     "ProviderError",
     "ProviderTimeoutError",
     "RawToken",
     "RegistryAuth",
     "Resolution",
+    "Settings",
     "StoreError",
     "StoreFormatError",
     "StoreWriteError",

@@ -39,6 +39,7 @@ from typing import Any
 
 from ._exceptions import ConfigError
 from ._origin import normalize_host
+from ._registry import ENTRY_POINT_GROUP, SWITCH_GROUPS, builtin_names
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -59,18 +60,9 @@ __all__ = [
 
 CONFIG_ENV_VARIABLE = "AUTHADAPTER_CONFIG"
 
-DEFAULT_ORDER = (
-    "commands",
-    "env",
-    "rattler-auth-file",
-    "keyring",
-    "rattler-credentials-file",
-    "netrc",
-    "cargo",
-)
-"""Per-host commands first (the most specific setting), then pixi's order, then Cargo."""
+DEFAULT_ORDER = builtin_names()
+"""The built-in stores in default order (``_registry.BUILTINS``); plugins are placed among them."""
 
-SWITCH_GROUPS = {"rattler": ("rattler-auth-file", "rattler-credentials-file")}
 KINDS = ("bearer", "raw", "basic", "conda")
 _HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 
@@ -110,9 +102,14 @@ class CommandSpec:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """The effective settings: built-in defaults, then the file, then keyword arguments."""
+    """The effective settings: built-in defaults, then the file, then keyword arguments.
 
-    order: tuple[str, ...] = DEFAULT_ORDER
+    ``order`` is ``providers.order`` as given; ``None`` means the default order
+    of the installed stores (built-ins with the plugins placed among them).
+    A store not in an explicit order is off.
+    """
+
+    order: tuple[str, ...] | None = None
     enabled: Mapping[str, bool] = field(default_factory=dict)
     commands: tuple[CommandSpec, ...] = ()
     ttl: float = 300.0
@@ -249,30 +246,51 @@ def _with_providers(
     where: str,
     prefix: str,
 ) -> Settings:
-    known = set(DEFAULT_ORDER)
+    names = _store_names(order, switches, where, prefix)
     if order is not None:
-        _check_strings(order, where, f"{prefix}order", allow_empty=True)
         assert isinstance(order, list | tuple)
         for name in order:
-            if name not in known:
+            if name not in names:
                 raise ConfigError(
                     f"{where}: {prefix}order: unknown provider {name!r}; "
-                    f"expected some of {', '.join(DEFAULT_ORDER)}"
+                    f"expected some of {', '.join(names)}"
                 )
         if len(set(order)) != len(order):
             raise ConfigError(f"{where}: {prefix}order: a provider is listed twice")
         settings = replace(settings, order=tuple(order))
     enabled = dict(settings.enabled)
     for name, value in switches.items():
-        if name not in known and name not in SWITCH_GROUPS:
-            names = ", ".join(["order", *DEFAULT_ORDER, *SWITCH_GROUPS])
-            raise ConfigError(f"{where}: unknown key '{prefix}{name}'; expected one of {names}")
+        if name not in names and name not in SWITCH_GROUPS:
+            expected = ", ".join(["order", *names, *SWITCH_GROUPS])
+            raise ConfigError(f"{where}: unknown key '{prefix}{name}'; expected one of {expected}")
         if not isinstance(value, bool):
             raise ConfigError(
                 f"{where}: {prefix}{name}: expected true or false, got {_kind(value)}"
             )
         enabled[name] = value
     return replace(settings, enabled=enabled)
+
+
+def _store_names(
+    order: object, switches: Mapping[str, object], where: str, prefix: str
+) -> tuple[str, ...]:
+    """The store names the settings may use: built-ins, plus plugins when a name needs them.
+
+    Plugins are looked for only when a name is not a built-in's, and only by
+    name: the check imports no plugin (a broken one is reported when a chain
+    is built, not as an error in the user's file).
+    """
+    names = DEFAULT_ORDER
+    if order is not None:
+        _check_strings(order, where, f"{prefix}order", allow_empty=True)
+        assert isinstance(order, list | tuple)
+    wanted = set(order or ()) | set(switches)
+    if wanted - set(names) - set(SWITCH_GROUPS):
+        from ._entry_points import find_entry_points
+
+        plugins = [point.name for point in find_entry_points(ENTRY_POINT_GROUP)]
+        names = (*names, *sorted(set(plugins) - set(names)))
+    return names
 
 
 def _command(entry: object, where: str, key: str) -> CommandSpec:

@@ -8,17 +8,23 @@ the executable is.
 
 from __future__ import annotations
 
-from ._config import DEFAULT_ORDER, CommandSpec, Settings
-from ._provider import CredentialProvider
+from ._config import CommandSpec, Settings
+from ._provider import CredentialProvider, as_provider
 from .providers.keyring_store import KeyringProvider
 
 __all__ = ["describe_configuration"]
 
 
 def describe_configuration(settings: Settings, config_file: str, file_exists: bool) -> list[str]:
-    """Lines describing ``settings`` as read from ``config_file``."""
-    from ._defaults import FACTORIES
+    """Lines describing ``settings`` as read from ``config_file``.
 
+    Every installed store is listed, plugins and plugins that did not load
+    included: the configured order first, then the stores it leaves out.
+    """
+    from ._defaults import order_of, providers_of
+    from ._registry import installed
+
+    stores = installed()
     state = "" if file_exists else " (not found: built-in defaults)"
     lines = [f"configuration file: {config_file}{state}"]
     lines.append(
@@ -28,18 +34,25 @@ def describe_configuration(settings: Settings, config_file: str, file_exists: bo
     hosts = ", ".join(settings.allow_http_hosts) or "none besides loopback"
     lines.append(f"plain http allowed for: {hosts}")
     lines.append("providers, in lookup order:")
-    names = list(settings.order) + [n for n in DEFAULT_ORDER if n not in settings.order]
+    order = order_of(settings, stores)
+    known = [*stores.default_order, *stores.broken]
+    names = list(order) + [name for name in known if name not in order]
     width = max(len(name) for name in names)
     for number, name in enumerate(names, 1):
-        listed = name in settings.order
-        factory = FACTORIES.get(name)
-        if not listed:
-            state, where = "off", "not in providers.order"
-        elif factory is None:
+        listed = name in order
+        entry = stores.get(name)
+        if name in stores.broken:
+            state, where = "off", f"plugin {stores.broken[name]}"
+        elif entry is None:
             state, where = "off", "not available in this installation"
+        elif not listed:
+            state, where = "off", "not in providers.order"
         else:
             state = "on" if settings.is_enabled(name) else "off"
-            where = _where(name, factory(settings), settings)
+            providers = providers_of(name, settings, stores)
+            where = _where(name, providers, settings) or f"nothing to read: {entry.description}"
+        if name in stores.packages:
+            where = f"{where} [plugin {stores.packages[name]}]"
         label = f"{number}." if listed else "-"
         lines.append(f"  {label:<3} {name:<{width}}  {state:<3}  {where}")
         if name == "commands" and listed:
@@ -51,34 +64,13 @@ def _where(name: str, providers: list[CredentialProvider], settings: Settings) -
     if name == "commands":
         count = len(settings.commands)
         return f"{count} command(s) from [[commands]]" if count else "no [[commands]] configured"
-    if not providers:
-        return "RATTLER_AUTH_FILE not set" if name == "rattler-auth-file" else "nothing to read"
     return "; ".join(_location(provider) for provider in providers)
 
 
-_READS_FROM = {
-    "cargo": "Cargo's config.toml (working directory upwards, then $CARGO_HOME), "
-    "its credentials.toml and credential providers",
-}
-"""For stores that are not one file or variable: what to tell the user instead of a class name."""
-
-
 def _location(provider: CredentialProvider) -> str:
-    if provider.name in _READS_FROM:
-        return _READS_FROM[provider.name]
     if isinstance(provider, KeyringProvider):
         return _keyring(provider)
-    description = getattr(provider, "description", None)
-    if isinstance(description, str):
-        return description
-    path = getattr(provider, "path", None)
-    if path is not None:
-        exists = "" if _exists(path) else " (absent)"
-        return f"{path}{exists}"
-    variable = getattr(provider, "variable", None)
-    if isinstance(variable, str):
-        return f"environment variable {variable}"
-    return type(provider).__name__
+    return as_provider(provider).description
 
 
 def _keyring(provider: KeyringProvider) -> str:
@@ -89,15 +81,6 @@ def _keyring(provider: KeyringProvider) -> str:
     if chosen.startswith(("keyring.backends.null", "keyring.backends.fail")):
         return f"{provider.description}: none, PYTHON_KEYRING_BACKEND={chosen}"
     return f"{provider.description}, PYTHON_KEYRING_BACKEND={chosen}"
-
-
-def _exists(path: object) -> bool:
-    from pathlib import Path
-
-    try:
-        return Path(str(path)).exists()
-    except OSError:
-        return False
 
 
 def _command(spec: CommandSpec, settings: Settings) -> str:

@@ -1,35 +1,20 @@
 """The default provider chain: every store a user may already have, in a documented order.
 
-The order is pixi's (``$RATTLER_AUTH_FILE``, keyring, ``~/.rattler/credentials.json``,
-netrc) with our own environment variable in front: a value set for one CI job
-should override what the machine has stored. Per-host commands from the
-configuration file come first of all, Cargo's stores last. See docs/stores.md
-and docs/configuration.md.
-
-Each store is one named entry of ``FACTORIES``; the configuration's
-``providers.order`` and switches (``Settings``) pick and order them. A new
-store is one more entry, plus its name in ``_config.DEFAULT_ORDER``.
+The stores, their order and their switches are ``_registry``'s: this module
+turns them into providers for the effective settings (see docs/stores.md and
+docs/configuration.md), and makes the provider of one ``[[commands]]`` entry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from authadapter._config import CommandSpec, Settings, load_config
 from authadapter._credentials import BasicCredential, BearerToken, CondaToken, Credential, RawToken
 from authadapter._provider import CredentialProvider
-from authadapter.providers.cargo import CargoProvider
-from authadapter.providers.env import EnvProvider
-from authadapter.providers.keyring_store import KeyringProvider
-from authadapter.providers.netrc import NetrcProvider
-from authadapter.providers.rattler import (
-    rattler_auth_file_provider,
-    rattler_credentials_file_provider,
-)
+from authadapter._registry import Installed, installed
 
-__all__ = ["FACTORIES", "command_provider", "default_providers"]
-
-Factory = Callable[[Settings], list[CredentialProvider]]
+__all__ = ["command_provider", "default_providers", "order_of", "providers_of"]
 
 
 _TOKEN_KINDS: dict[str, Callable[[str], Credential]] = {
@@ -60,36 +45,32 @@ def command_provider(spec: CommandSpec, timeout: float) -> CredentialProvider:
     )
 
 
-def _commands(settings: Settings) -> list[CredentialProvider]:
-    return [command_provider(spec, settings.timeout) for spec in settings.commands]
-
-
-def _rattler_auth_file(settings: Settings) -> list[CredentialProvider]:
-    provider = rattler_auth_file_provider()
-    return [] if provider is None else [provider]
-
-
-FACTORIES: dict[str, Factory] = {
-    "commands": _commands,
-    "env": lambda settings: [EnvProvider()],
-    "rattler-auth-file": _rattler_auth_file,
-    "keyring": lambda settings: [KeyringProvider()],
-    "rattler-credentials-file": lambda settings: [rattler_credentials_file_provider()],
-    "netrc": lambda settings: [NetrcProvider()],
-    "cargo": lambda settings: [CargoProvider(timeout=settings.timeout)],
-}
-
-
-def default_providers(settings: Settings | None = None) -> list[CredentialProvider]:
+def default_providers(
+    settings: Settings | None = None, *, exclude: Collection[str] = ()
+) -> list[CredentialProvider]:
     """Providers in lookup order; read the environment (paths, variables) now.
 
     Without ``settings`` the configuration file is read (``load_config``).
+    ``exclude`` names stores (``"cargo"``) a front end must not ask, as
+    Cargo's own credential provider must not ask Cargo back; they are left
+    out whatever the configuration says.
     """
     if settings is None:
         settings = load_config()
+    stores = installed()
     providers: list[CredentialProvider] = []
-    for name in settings.order:
-        factory = FACTORIES.get(name)
-        if factory is not None and settings.is_enabled(name):
-            providers.extend(factory(settings))
+    for name in order_of(settings, stores):
+        if name not in exclude and settings.is_enabled(name):
+            providers.extend(providers_of(name, settings, stores))
     return providers
+
+
+def order_of(settings: Settings, stores: Installed) -> tuple[str, ...]:
+    """The configured order, or the installed stores' default order."""
+    return stores.default_order if settings.order is None else settings.order
+
+
+def providers_of(name: str, settings: Settings, stores: Installed) -> list[CredentialProvider]:
+    """What store ``name`` builds; nothing for a plugin that did not load (it was warned about)."""
+    entry = stores.get(name)
+    return [] if entry is None else list(entry.build(settings))

@@ -1,39 +1,56 @@
-"""Where ``authadapter login`` writes and ``logout`` deletes: the same place pixi would.
+"""Where ``authadapter login`` writes and ``logout`` deletes: where the configured chain reads.
 
-``pixi auth login`` writes to ``$RATTLER_AUTH_FILE`` when it is set, else to
-the OS keyring, else (no usable keyring, as on a headless Linux machine) to
-``~/.rattler/credentials.json``. Following the same rule means a credential
-stored with either tool is found by both, and a user never has to learn a
-second place. ``logout`` removes the key from every store login could have
-written to, so an old copy cannot keep answering after a logout.
+The candidates are the stores the registry marks ``writable``
+(``$RATTLER_AUTH_FILE`` when set, the OS keyring when a real backend answers,
+``~/.rattler/credentials.json``), and only those the configuration switches
+on, in the configured order: a store the chain does not read is never
+written, or ``login`` would report a success that ``which`` and every client
+then contradict. With the default order this is pixi's rule (``pixi auth
+login`` writes to ``$RATTLER_AUTH_FILE`` if set, else the keyring, else the
+file), so a credential stored with either tool is found by both. With no
+writable store switched on, ``login`` and ``logout`` refuse in one line.
+``logout`` removes the key from every switched-on writable store, so an old
+copy cannot keep answering after a logout.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from ._credentials import Credential
 from ._exceptions import ConfigError
 from ._matching import normalize_key
 from ._origin import is_ip_address, normalize_host
-from .providers.keyring_store import KeyringProvider
-from .providers.rattler import (
-    rattler_auth_file_provider,
-    rattler_credentials_file_provider,
-)
 
-__all__ = ["delete_credential", "key_for_host", "save_credential", "writable_stores"]
+if TYPE_CHECKING:
+    from ._config import Settings
+
+__all__ = [
+    "WritableStore",
+    "delete_credential",
+    "key_for_host",
+    "save_credential",
+    "save_to",
+    "writable_stores",
+]
 
 
 _HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 
 
+@runtime_checkable
 class WritableStore(Protocol):
+    """A provider ``login`` can write to: what ``ProviderEntry(writable=True)`` promises."""
+
     @property
     def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    def usable(self) -> bool: ...
 
     def save(self, key: str, credential: Credential) -> str: ...
 
@@ -78,47 +95,77 @@ def key_for_host(argument: str) -> str:
     return bracketed
 
 
-def writable_stores(
-    *, keyring: Callable[[], KeyringProvider] = KeyringProvider
-) -> list[WritableStore]:
-    """The stores login may write to, in pixi's order of preference.
+def writable_stores(settings: Settings | None = None) -> list[WritableStore]:
+    """The stores login may write to: switched on, usable, in the configured order.
 
-    Only the first is written; all are cleared on logout. The keyring is
-    included only when a real backend answers a probe.
+    Only the first is written; all are cleared on logout. Without
+    ``settings`` the configuration file is read. The keyring is included
+    only when a real backend answers a probe. Raises ``ConfigError`` (one
+    line, naming the file and why each writable store is out) when there is
+    none.
     """
-    stores: list[WritableStore] = []
-    auth_file = rattler_auth_file_provider()
-    if auth_file is not None:
-        stores.append(auth_file)
-    keyring_provider = keyring()
-    if keyring_provider.usable():
-        stores.append(keyring_provider)
-    stores.append(rattler_credentials_file_provider())
-    return stores
+    from ._config import load_config
+    from ._defaults import order_of, providers_of
+    from ._registry import installed
+
+    if settings is None:
+        settings = load_config()
+    stores = installed()
+    found: list[WritableStore] = []
+    missing: list[str] = []
+    for name in order_of(settings, stores):
+        entry = stores.get(name)
+        if entry is None or not entry.writable:
+            continue
+        if not settings.is_enabled(name):
+            missing.append(f"{name} is switched off")
+            continue
+        built = [p for p in providers_of(name, settings, stores) if isinstance(p, WritableStore)]
+        usable = [p for p in built if p.usable()]
+        found.extend(usable)
+        if not usable:
+            missing.append(f"{name} has {'no usable backend' if built else 'nothing to write to'}")
+    if not found:
+        where = settings.path or "the default settings"
+        unlisted = [
+            entry.name
+            for entry in stores.entries
+            if entry.writable and entry.name not in order_of(settings, stores)
+        ]
+        missing.extend(f"{name} is not in providers.order" for name in unlisted)
+        raise ConfigError(f"{where}: no store to write to: {'; '.join(missing)}")
+    return found
 
 
-def save_credential(key: str, credential: Credential) -> str:
-    """Store ``credential`` under ``key`` where pixi would; returns where (no secret).
+def save_credential(key: str, credential: Credential, *, settings: Settings | None = None) -> str:
+    """Store ``credential`` under ``key`` in the first writable store; returns where (no secret).
 
-    The store is the first of ``$RATTLER_AUTH_FILE`` (if set), the keyring
-    (service ``rattler``, if a real backend answers) and
-    ``~/.rattler/credentials.json``, as ``pixi auth login`` chooses, so pixi
-    reads what this writes. ``key`` is stored as given (normalised, not
-    reduced): pass what a user typed through ``key_for_host`` first to get
-    the key pixi would use. An entry already under ``key`` in that store is
-    replaced; every other entry, including kinds authadapter cannot read, is
-    kept. Files are written under a lock through a renamed temporary file,
-    mode 0600.
+    The store is the first of ``writable_stores(settings)``: with the default
+    configuration ``$RATTLER_AUTH_FILE`` (if set), the keyring (service
+    ``rattler``, if a real backend answers) or ``~/.rattler/credentials.json``,
+    as ``pixi auth login`` chooses, so pixi reads what this writes; never a
+    store the configuration switches off.
+    ``key`` is stored as given (normalised, not reduced): pass what a user
+    typed through ``key_for_host`` first to get the key pixi would use. An
+    entry already under ``key`` in that store is replaced; every other entry,
+    including kinds authadapter cannot read, is kept. Files are written under
+    a lock through a renamed temporary file, mode 0600.
 
-    Raises ``InvalidCredentialError`` for a ``RawToken`` (pixi's formats have
-    no raw token, and storing it as a bearer token would change what is
+    Raises ``ConfigError`` when the configuration switches every writable
+    store off, ``InvalidCredentialError`` for a ``RawToken`` (pixi's formats
+    have no raw token, and storing it as a bearer token would change what is
     sent), ``StoreFormatError`` when the target file cannot be parsed (it is
     left untouched) and ``StoreWriteError`` when the store refuses the write.
     """
-    return writable_stores()[0].save(normalize_key(key), credential)
+    return save_to(writable_stores(settings)[0], key, credential)
 
 
-def delete_credential(key: str) -> list[str]:
+def save_to(store: WritableStore, key: str, credential: Credential) -> str:
+    """``save_credential`` into ``store``, one of ``writable_stores()`` chosen beforehand."""
+    return store.save(normalize_key(key), credential)
+
+
+def delete_credential(key: str, *, settings: Settings | None = None) -> list[str]:
     """Remove ``key`` from every store ``save_credential`` may write to.
 
     Every such store is cleared, not only the first, so a credential saved
@@ -126,18 +173,8 @@ def delete_credential(key: str) -> list[str]:
     survive a logout. Returns where the key was found (paths or keyring
     descriptions, never a secret); an empty list means no such store held
     it. netrc and ``AUTHADAPTER_CREDENTIALS`` are never edited: they are the
-    user's own files and variables.
+    user's own files and variables. Raises ``ConfigError`` as
+    ``save_credential`` does.
     """
     normal = normalize_key(key)
-    removed: list[str] = []
-    for store in writable_stores():
-        if store.delete(normal):
-            removed.append(_describe(store))
-    return removed
-
-
-def _describe(store: WritableStore) -> str:
-    path = getattr(store, "path", None)
-    if path is not None:
-        return str(path)
-    return str(getattr(store, "description", store.name))
+    return [store.description for store in writable_stores(settings) if store.delete(normal)]

@@ -21,11 +21,14 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from authadapter._credentials import BasicCredential, BearerToken, CondaToken, Credential
 from authadapter._exceptions import AuthAdapterError
 from authadapter._urls import mask_url
+
+if TYPE_CHECKING:
+    from authadapter._config import Settings
 
 __all__ = ["main"]
 
@@ -107,9 +110,10 @@ def _add_login(subparsers: argparse._SubParsersAction[_Parser]) -> None:
         "login",
         help="store a credential where pixi would",
         description="Store a credential for HOST where `pixi auth login` would: "
-        "$RATTLER_AUTH_FILE if set, else the keyring, else ~/.rattler/credentials.json. "
-        "As with pixi, a host with one dot (prefix.dev) is stored as *.prefix.dev, which "
-        "covers its subdomains. Give '-' as a value to read it from stdin.",
+        "$RATTLER_AUTH_FILE if set, else the keyring, else ~/.rattler/credentials.json, "
+        "skipping a store the configuration switches off (the first writable store of "
+        "providers.order). As with pixi, a host with one dot (prefix.dev) is stored as "
+        "*.prefix.dev, which covers its subdomains. Give '-' as a value to read it from stdin.",
     )
     parser.add_argument("host", metavar="HOST", help="host name, *.domain, host:port or URL")
     kinds = parser.add_mutually_exclusive_group(required=True)
@@ -151,14 +155,17 @@ def _credential_from(args: argparse.Namespace, streams: _Streams) -> Credential:
 
 
 def _login(args: argparse.Namespace, streams: _Streams) -> int:
-    from authadapter._store import key_for_host, save_credential
+    from authadapter._config import load_config
+    from authadapter._store import key_for_host, save_to, writable_stores
 
     if args.password is not None and args.username is None:
         raise AuthAdapterError("--password needs --username")
     key = key_for_host(args.host)
+    store = writable_stores(load_config())[0]  # refused before a secret is asked for
     credential = _credential_from(args, streams)
-    where = save_credential(key, credential)
-    streams.print(f"stored {credential} for {key} in {where}")
+    where = save_to(store, key, credential)
+    named = where if where.startswith(store.name) else f"{where} ({store.name})"
+    streams.print(f"stored {credential} for {key} in {named}")
     if key.rpartition(":")[2].isdigit():
         streams.print(
             "note: only authadapter uses a key with a port; pixi and rattler look up "
@@ -171,20 +178,22 @@ def _add_logout(subparsers: argparse._SubParsersAction[_Parser]) -> None:
     parser = subparsers.add_parser(
         "logout",
         help="remove a stored credential",
-        description="Remove HOST's credential from every store `login` writes to. "
-        "netrc and $AUTHADAPTER_CREDENTIALS are never edited.",
+        description="Remove HOST's credential from every store `login` writes to that the "
+        "configuration switches on. netrc and $AUTHADAPTER_CREDENTIALS are never edited.",
     )
     parser.add_argument("host", metavar="HOST", help="as given to login")
     parser.set_defaults(run=_logout)
 
 
 def _logout(args: argparse.Namespace, streams: _Streams) -> int:
+    from authadapter._config import load_config
     from authadapter._store import delete_credential, key_for_host
 
     key = key_for_host(args.host)
-    removed = delete_credential(key)
+    settings = load_config()
+    removed = delete_credential(key, settings=settings)
     if not removed:
-        elsewhere = _stores_holding(key)
+        elsewhere = _stores_holding(key, settings)
         if elsewhere:
             raise AuthAdapterError(
                 f"{key} is not in a store login writes to; it is in {', '.join(elsewhere)}, "
@@ -196,14 +205,14 @@ def _logout(args: argparse.Namespace, streams: _Streams) -> int:
     return 0
 
 
-def _stores_holding(key: str) -> list[str]:
+def _stores_holding(key: str, settings: Settings) -> list[str]:
     """Where else ``key`` is stored (netrc, the environment): a logout that removed nothing."""
     from authadapter._defaults import default_providers
     from authadapter._matching import normalize_key
     from authadapter._report import list_entries
 
     try:
-        entries, _ = list_entries(default_providers())
+        entries, _ = list_entries(default_providers(settings), settings.timeout)
     except AuthAdapterError:
         return []
     sources = [entry.source for entry in entries if normalize_key(entry.key) == key]

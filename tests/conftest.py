@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures_secret_service",
     "tests.fixtures_security",
     "tests.fixtures_cargo",
+    "tests.fixtures_plugins",
 ]
 
 REQUIRE_SERVICES = os.environ.get("AUTHADAPTER_REQUIRE_SERVICES") == "1"

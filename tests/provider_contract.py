@@ -1,15 +1,18 @@
 """The behaviour every credential provider owes its users, as one reusable test class.
 
 A provider's test module subclasses ``ProviderContract`` and says only how to
-build a provider that holds given entries (``build``) and what it supports
-(credential kinds, ``host:port`` keys, ``*.`` wildcards). Every provider is
-then held to the same promises: it finds what it holds, misses what it does
-not, never hands one host's credential to a look-alike host, and never lets
-a secret reach ``source`` or ``repr``.
+build a provider that holds given entries (``build``, which may write files
+under ``self.workspace``) and what it supports (credential kinds, ``host:port``
+keys, ``*.`` wildcards). Every provider is then held to the same promises: it
+derives from ``Provider``, finds what it holds, misses what it does not, never
+hands one host's credential to a look-alike host, and never lets a secret
+reach ``source``, ``description`` or ``repr``. Every built-in store has a
+subclass (tests/test_registry.py checks that none is missing).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -24,6 +27,8 @@ from authadapter import (
     LookupResult,
     Miss,
     Origin,
+    Provider,
+    RawToken,
 )
 from authadapter.providers.rattler_format import dump_credential_value
 
@@ -40,6 +45,8 @@ def _credential(kind: str, secret: str = SECRET) -> Credential:
         return BearerToken(secret)
     if kind == "conda":
         return CondaToken(secret)
+    if kind == "raw":
+        return RawToken(secret)
     return BasicCredential("contract-user", secret)
 
 
@@ -48,6 +55,20 @@ class ProviderContract:
     supports_wildcards: ClassVar[bool] = True
     supports_ports: ClassVar[bool] = True
     normalises_stored_keys: ClassVar[bool] = True
+    bare_host_matches_every_port: ClassVar[bool] = True
+    """False for stores keyed by origin (a Cargo registry is at one URL)."""
+    holds_several_credentials: ClassVar[bool] = True
+    """False for a provider with one answer for all its hosts (a command)."""
+    source_names_the_key: ClassVar[bool] = True
+    """False where the source is the command that answered, not a stored key."""
+    serves: ClassVar[tuple[str, ...]] = ()
+    """The registry names of the built-in stores this provider class serves."""
+
+    workspace: Path
+
+    @pytest.fixture(autouse=True)
+    def _workspace(self, tmp_path: Path) -> None:
+        self.workspace = tmp_path
 
     def build(self, entries: dict[str, Credential]) -> CredentialProvider:
         """A provider holding exactly ``entries`` (key -> credential)."""
@@ -65,6 +86,13 @@ class ProviderContract:
         assert isinstance(provider, CredentialProvider)
         assert provider.name
         assert isinstance(provider.blocking, bool)
+
+    def test_derives_from_provider_and_describes_itself(self) -> None:
+        provider = self.build({"repo.example.org": _credential(self.kind)})
+        assert isinstance(provider, Provider)
+        assert provider.description
+        assert SECRET not in provider.description
+        assert provider.timeout is None or provider.timeout > 0
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "stored_kind" in metafunc.fixturenames:
@@ -127,13 +155,16 @@ class ProviderContract:
         result = self.lookup(provider, "https://repo.example.org/")
 
         assert isinstance(result, Found)
-        assert "repo.example.org" in result.source
+        if self.source_names_the_key:
+            assert "repo.example.org" in result.source
         for text in (result.source, repr(result), str(result.credential), repr(provider)):
             assert SECRET not in text
 
     def test_port_key_beats_bare_host_and_only_matches_its_port(self) -> None:
         if not self.supports_ports:
             pytest.skip("this store has no host:port keys")
+        if not self.holds_several_credentials:
+            pytest.skip("one answer for every host of the provider")
         on_port = _credential(self.kind, "for-port-8443")
         bare = _credential(self.kind, "for-bare-host")
         provider = self.build({"repo.example.org": bare, "repo.example.org:8443": on_port})
@@ -146,6 +177,9 @@ class ProviderContract:
         assert with_port.credential == on_port
         assert isinstance(without_port, Found)
         assert without_port.credential == bare
+        if not self.bare_host_matches_every_port:
+            assert isinstance(other_port, Miss)
+            return
         assert isinstance(other_port, Found)
         assert other_port.credential == bare
 
@@ -171,6 +205,8 @@ class ProviderContract:
             assert result.credential == credential
 
     def test_exact_host_beats_wildcard(self) -> None:
+        if not self.holds_several_credentials:
+            pytest.skip("one answer for every host of the provider")
         exact = _credential(self.kind, "exact-one")
         wildcard = _credential(self.kind, "wildcard-one")
         provider = self.build({"*.example.org": wildcard, "repo.example.org": exact})

@@ -14,10 +14,21 @@ import textwrap
 from collections.abc import Mapping
 from contextlib import closing
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from authadapter import Failure, Found, Miss, Origin, ProviderChain, ProviderError, RawToken
+from authadapter import (
+    Credential,
+    CredentialProvider,
+    Failure,
+    Found,
+    Miss,
+    Origin,
+    ProviderChain,
+    ProviderError,
+    RawToken,
+)
 from authadapter.providers.cargo import CargoProvider
 from authadapter.providers.cargo.config import CRATES_IO, CRATES_IO_INDEX, Registry
 from authadapter.providers.cargo.keychain import keychain_service, wincred_target
@@ -26,6 +37,7 @@ from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE
 from authadapter.providers.cargo.token import registry_token
 from tests.fixtures_cargo import CargoHome, hanging_script
 from tests.fixtures_secret_service import SecretService
+from tests.provider_contract import ProviderContract
 
 INDEX = "sparse+https://cargo.example.org/index/"
 URL = "https://cargo.example.org/index/de/mo/demo"
@@ -530,3 +542,26 @@ def test_a_hung_plugin_is_a_fatal_error_naming_it_and_is_killed(
     assert "Cargo registry `my-reg`" in message
     assert message.count(hung) == 1
     hanging.assert_reaped()
+
+
+class TestCargoContract(ProviderContract):
+    """Each key becomes a Cargo registry whose sparse index is at ``https://<key>/``."""
+
+    kinds: ClassVar[tuple[str, ...]] = ("raw",)
+    supports_wildcards = False  # a registry is one URL: no key names a domain's hosts
+    bare_host_matches_every_port = False  # ... on one port
+    source_names_the_key = False  # it names the Cargo registry, as Cargo's messages do
+    serves = ("cargo",)
+
+    def build(self, entries: dict[str, Credential]) -> CredentialProvider:
+        home = self.workspace / "cargo-home"
+        config, credentials = [], []
+        for number, (key, credential) in enumerate(entries.items()):
+            assert isinstance(credential, RawToken)
+            if key.startswith("*."):
+                continue
+            config.append(f'[registries.r{number}]\nindex = "sparse+https://{key}/"\n')
+            credentials.append(f'[registries.r{number}]\ntoken = "{credential.token}"\n')
+        CargoHome(home).write_config("".join(config))
+        CargoHome(home).write_credentials("".join(credentials))
+        return CargoProvider(cwd=self.workspace, environ={**os.environ, "CARGO_HOME": str(home)})

@@ -15,10 +15,12 @@ import httpx
 import pytest
 
 from authadapter import RegistryAuth
+from authadapter._config import config_path
 from authadapter.cli import main
 from authadapter.providers.rattler import rattler_credentials_path
 from tests.conftest import service_unavailable
 from tests.servers import LoopbackServer
+from tests.test_keyring_store import MEMORY_BACKEND, MemoryKeyring
 
 
 def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
@@ -37,7 +39,10 @@ def test_login_with_a_token_says_where_it_stored_it() -> None:
     status, out, err = run("login", "prefix.dev", "--token", "cli-token-1234")
 
     assert (status, err) == (0, "")
-    assert out == f"stored bearer token for *.prefix.dev in {rattler_credentials_path()}\n"
+    assert out == (
+        f"stored bearer token for *.prefix.dev in {rattler_credentials_path()} "
+        "(rattler-credentials-file)\n"
+    )
     assert "cli-token-1234" not in out
     assert _stored() == {"*.prefix.dev": {"BearerToken": "cli-token-1234"}}
 
@@ -399,6 +404,7 @@ def test_login_in_a_real_process_then_a_real_request_carries_the_token(
     first, note = login.stdout.splitlines()
     assert (
         first == f"stored bearer token for 127.0.0.6:{server.port} in {rattler_credentials_path()}"
+        " (rattler-credentials-file)"
     )
     assert note.startswith("note: only authadapter uses a key with a port")
     assert server.received[0].authorization == "Bearer proc-token-77"
@@ -523,3 +529,66 @@ def test_which_takes_a_bare_host_as_its_https_url(monkeypatch: pytest.MonkeyPatc
     assert status == 0
     assert out.splitlines()[0] == "https://repo.prefix.dev"
     assert "(key '*.prefix.dev')" in out
+
+
+def _configure(text: str) -> Path:
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_login_writes_only_to_a_store_the_configured_chain_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", MEMORY_BACKEND)
+    MemoryKeyring.entries.clear()
+    _configure("[providers]\nkeyring = false\n")
+
+    login = run("login", "127.0.0.1", "--token", "-", stdin="cfg-token-31\n")
+    which = run("which", "https://127.0.0.1/x")
+
+    assert login == (
+        0,
+        f"stored bearer token for 127.0.0.1 in {rattler_credentials_path()} "
+        "(rattler-credentials-file)\n",
+        "",
+    )
+    assert MemoryKeyring.entries == {}
+    assert "rattler-credentials-file" in which[1]
+    assert "<- used" in which[1]
+
+
+def test_login_and_logout_refuse_when_no_writable_store_is_switched_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", MEMORY_BACKEND)
+    MemoryKeyring.entries.clear()
+    path = _configure("[providers]\nkeyring = false\nrattler = false\n")
+    stdin = io.StringIO("never-read-token\n")
+    err = io.StringIO()
+
+    status = main(
+        ["login", "prefix.dev", "--token", "-"], stdin=stdin, stdout=io.StringIO(), stderr=err
+    )
+    logout = run("logout", "prefix.dev")
+
+    expected = (
+        f"authadapter: error: {path}: no store to write to: rattler-auth-file is switched off; "
+        "keyring is switched off; rattler-credentials-file is switched off\n"
+    )
+    assert (status, err.getvalue()) == (1, expected)
+    assert stdin.read() == "never-read-token\n"  # refused before asking for the secret
+    assert logout == (1, "", expected)
+    assert not rattler_credentials_path().exists()
+    assert MemoryKeyring.entries == {}
+
+
+def test_login_refuses_a_configuration_file_that_is_not_toml() -> None:
+    path = _configure("[providers\n")
+
+    status, out, err = run("login", "prefix.dev", "--token", "tok-x-1")
+
+    assert (status, out) == (1, "")
+    assert err.startswith(f"authadapter: error: {path}: not valid TOML")
+    assert not rattler_credentials_path().exists()

@@ -24,6 +24,8 @@ from tests.servers import LoopbackServer
 
 
 class TestEnvContract(ProviderContract):
+    serves = ("env",)
+
     @pytest.fixture(autouse=True)
     def _monkeypatch(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.monkeypatch = monkeypatch

@@ -75,6 +75,7 @@ def _rattler_secret(credential: Credential) -> str:
 
 class TestKeyringContract(ProviderContract):
     normalises_stored_keys = False  # a keyring is asked for exact account names
+    serves = ("keyring",)
 
     def build(self, entries: dict[str, Credential]) -> CredentialProvider:
         backend = MemoryKeyring()

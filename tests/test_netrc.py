@@ -27,6 +27,7 @@ from tests.servers import LoopbackServer
 class TestNetrcContract(ProviderContract):
     kinds = ("basic",)
     supports_wildcards = False
+    serves = ("netrc",)
 
     @pytest.fixture(autouse=True)
     def _directory(self, tmp_path: Path) -> None:

@@ -40,6 +40,8 @@ def _write(path: Path, entries: dict[str, object]) -> Path:
 
 
 class TestRattlerFileContract(ProviderContract):
+    serves = ("rattler-auth-file", "rattler-credentials-file")
+
     @pytest.fixture(autouse=True)
     def _directory(self, tmp_path: Path) -> None:
         self.directory = tmp_path

@@ -13,11 +13,19 @@ from authadapter import (
     CondaToken,
     ConfigError,
     Origin,
+    ProviderChain,
+    Settings,
     StoreFormatError,
 )
+from authadapter._config import parse_config
+from authadapter._defaults import default_providers
 from authadapter._store import delete_credential, key_for_host, save_credential, writable_stores
 from authadapter.providers.rattler import rattler_credentials_path
+from tests.fixtures_plugins import InstallPlugin
 from tests.test_keyring_store import MEMORY_BACKEND, MemoryKeyring
+
+CONFIG = Path("/etc/example/config.toml")
+KEYRING_OFF = "[providers]\nkeyring = false\n"
 
 
 @pytest.fixture(autouse=True)
@@ -157,9 +165,6 @@ def test_logout_of_an_unknown_key_removes_nothing() -> None:
 
 
 def test_a_saved_credential_is_what_the_default_chain_finds() -> None:
-    from authadapter import ProviderChain
-    from authadapter._defaults import default_providers
-
     save_credential(key_for_host("https://registry.example.org:8443/x"), BearerToken("port-tok"))
     chain = ProviderChain(default_providers())
 
@@ -168,3 +173,119 @@ def test_a_saved_credential_is_what_the_default_chain_finds() -> None:
 
     assert on_port.credential == BearerToken("port-tok")
     assert default_port.credential is None
+
+
+def _config(text: str) -> Settings:
+    return parse_config(text, CONFIG)
+
+
+def test_login_never_writes_to_a_store_the_configuration_switches_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", MEMORY_BACKEND)
+
+    where = save_credential(
+        "repo.example.org", BearerToken("file-token-1"), settings=_config(KEYRING_OFF)
+    )
+
+    assert where == str(rattler_credentials_path())
+    assert MemoryKeyring.entries == {}
+    chain = ProviderChain(default_providers(_config(KEYRING_OFF)))
+    assert chain.resolve("https://repo.example.org/").credential == BearerToken("file-token-1")
+
+
+def test_login_writes_to_the_first_writable_store_of_the_configured_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", MEMORY_BACKEND)
+    settings = _config("[providers]\norder = ['netrc', 'rattler-credentials-file', 'keyring']\n")
+
+    assert [store.name for store in writable_stores(settings)] == [
+        "rattler-credentials-file",
+        "keyring",
+    ]
+    assert save_credential("a.org", BearerToken("t-1"), settings=settings) == str(
+        rattler_credentials_path()
+    )
+
+
+def test_with_no_writable_store_switched_on_login_and_logout_refuse_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", MEMORY_BACKEND)
+    MemoryKeyring().set_password("rattler", "a.org", '{"BearerToken": "t-keyring"}')
+    settings = _config("[providers]\nrattler = false\nkeyring = false\n")
+    expected = (
+        f"{CONFIG}: no store to write to: rattler-auth-file is switched off; "
+        "keyring is switched off; rattler-credentials-file is switched off"
+    )
+
+    with pytest.raises(ConfigError) as saving:
+        save_credential("a.org", BearerToken("t-2"), settings=settings)
+    with pytest.raises(ConfigError) as deleting:
+        delete_credential("a.org", settings=settings)
+
+    assert str(saving.value) == str(deleting.value) == expected
+    assert not rattler_credentials_path().exists()
+    assert ("rattler", "a.org") in MemoryKeyring.entries
+
+
+def test_a_keyring_without_a_backend_is_named_when_nothing_else_is_on() -> None:
+    settings = _config("[providers]\norder = ['keyring', 'netrc']\n")
+
+    with pytest.raises(ConfigError, match=r"keyring has no usable backend; rattler-auth-file is"):
+        save_credential("a.org", BearerToken("t-3"), settings=settings)
+
+
+def test_logout_leaves_a_switched_off_store_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", MEMORY_BACKEND)
+    MemoryKeyring().set_password("rattler", "a.org", '{"BearerToken": "t-keyring"}')
+    save_credential("a.org", BearerToken("t-home"), settings=_config(KEYRING_OFF))
+
+    removed = delete_credential("a.org", settings=_config(KEYRING_OFF))
+
+    assert removed == [str(rattler_credentials_path())]
+    assert ("rattler", "a.org") in MemoryKeyring.entries
+
+
+VAULT = """
+import json, os
+from pathlib import Path
+
+class Vault(StaticProvider):
+    def __init__(self):
+        super().__init__("vault", "127.0.0.9", "unused")
+        self.path = Path(os.environ["HOME"]) / "vault.json"
+
+    def usable(self):
+        return True
+
+    def save(self, key, credential):
+        self.path.write_text(json.dumps({key: credential.authorization()}))
+        return f"the vault at {self.path}"
+
+    def delete(self, key):
+        held = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.path.write_text(json.dumps({k: v for k, v in held.items() if k != key}))
+        return key in held
+
+ENTRY = ProviderEntry("vault", lambda settings: [Vault()], "a vault", before="rattler-auth-file",
+                      writable=True)
+"""
+
+
+def test_a_writable_plugin_store_is_where_login_writes_when_it_comes_first(
+    install_plugin: InstallPlugin,
+) -> None:
+    install_plugin("vault", VAULT)
+    vault = Path.home() / "vault.json"
+
+    where = save_credential("a.org", BearerToken("vault-tok-1"))
+    stored = json.loads(vault.read_text())
+    removed = delete_credential("a.org")
+
+    assert where == f"the vault at {vault}"
+    assert stored == {"a.org": "Bearer vault-tok-1"}
+    assert removed == ["vault's static token for 127.0.0.9"]
+    assert json.loads(vault.read_text()) == {}
+    assert not rattler_credentials_path().exists()

@@ -15,7 +15,7 @@ import logging
 from authadapter._exceptions import StoreError
 from authadapter._matching import candidate_keys, normalize_key
 from authadapter._origin import Origin
-from authadapter._provider import Failure, Found, LookupResult, Miss
+from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
 from ._entry import StoredEntry
 from .rattler_format import CredentialsDocument
@@ -25,7 +25,7 @@ __all__ = ["DocumentProvider"]
 logger = logging.getLogger("authadapter")
 
 
-class DocumentProvider:
+class DocumentProvider(Provider):
     """Base of the providers over one credentials object; subclasses supply ``_read``.
 
     ``_read`` returns the parsed document (``None`` when there is none) and
@@ -33,12 +33,14 @@ class DocumentProvider:
     that is a non-fatal failure of the lookup, so the chain moves on.
     """
 
-    blocking = False
-
     def __init__(self, where: str, listed_as: str | None = None) -> None:
         self._where = where
         self._listed_as = where if listed_as is None else listed_as
         self._warned: set[tuple[str, str]] = set()
+
+    @property
+    def description(self) -> str:
+        return self._where
 
     def lookup(self, origin: Origin, url: str) -> LookupResult:
         try:

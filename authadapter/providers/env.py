@@ -27,15 +27,13 @@ ENV_VARIABLE = "AUTHADAPTER_CREDENTIALS"
 class EnvProvider(DocumentProvider):
     """The credentials object in an environment variable."""
 
+    name = "env"
+
     def __init__(self, variable: str = ENV_VARIABLE) -> None:
         super().__init__(f"environment variable {variable}", listed_as=f"${variable}")
         self.variable = variable
         self._lock = threading.Lock()
         self._parsed: tuple[str, CredentialsDocument] | None = None
-
-    @property
-    def name(self) -> str:
-        return "env"
 
     def __repr__(self) -> str:
         return f"EnvProvider({self.variable!r})"

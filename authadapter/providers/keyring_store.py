@@ -35,7 +35,7 @@ from authadapter._credentials import Credential
 from authadapter._exceptions import StoreWriteError
 from authadapter._matching import candidate_keys
 from authadapter._origin import Origin
-from authadapter._provider import Failure, Found, LookupResult, Miss
+from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
 from ._entry import StoredEntry
 from .rattler_format import dump_credential_value, parse_credential_value
@@ -70,9 +70,10 @@ def is_unusable(backend: Any) -> bool:
     return type(backend).__module__ in _UNUSABLE_BACKENDS
 
 
-class KeyringProvider:
+class KeyringProvider(Provider):
     """rattler's entries in the OS keyring."""
 
+    name = "keyring"
     blocking = True
 
     def __init__(self, service: str = RATTLER_SERVICE, backend: Any = None) -> None:
@@ -82,10 +83,6 @@ class KeyringProvider:
         # belongs in a lookup (under the chain's timeout), not in a constructor
         self._configured = os.environ.get("PYTHON_KEYRING_BACKEND")
         self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return "keyring"
 
     @property
     def description(self) -> str:

@@ -23,7 +23,7 @@ from authadapter._exceptions import InvalidCredentialError, StoreError, StoreFor
 from authadapter._files import read_text
 from authadapter._matching import normalize_key
 from authadapter._origin import Origin
-from authadapter._provider import Failure, Found, LookupResult, Miss
+from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
 from ._entry import StoredEntry
 
@@ -144,10 +144,10 @@ def netrc_path() -> Path:
     return Path(value).expanduser() if value else Path.home() / ".netrc"
 
 
-class NetrcProvider:
+class NetrcProvider(Provider):
     """A netrc file; the path is fixed when the provider is made."""
 
-    blocking = False
+    name = "netrc"
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else netrc_path()
@@ -155,8 +155,12 @@ class NetrcProvider:
         self._parsed: tuple[tuple[int, int, int], dict[str, NetrcEntry]] | None = None
 
     @property
-    def name(self) -> str:
-        return "netrc"
+    def description(self) -> str:
+        try:
+            exists = self.path.exists()
+        except OSError:
+            exists = False
+        return f"{self.path}{'' if exists else ' (absent)'}"
 
     def __repr__(self) -> str:
         return f"NetrcProvider({str(self.path)!r})"

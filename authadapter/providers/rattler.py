@@ -38,6 +38,13 @@ __all__ = [
 AUTH_FILE_VARIABLE = "RATTLER_AUTH_FILE"
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def rattler_credentials_path() -> Path:
     """``~/.rattler/credentials.json``, where pixi writes when no keyring works."""
     return Path.home() / ".rattler" / "credentials.json"
@@ -62,17 +69,21 @@ class RattlerFileProvider(DocumentProvider):
     def __init__(self, path: Path, *, name: str = "rattler-file") -> None:
         super().__init__(str(path))
         self.path = path
-        self._name = name
+        self.name = name
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
         self._document: CredentialsDocument | None = None
 
     @property
-    def name(self) -> str:
-        return self._name
+    def description(self) -> str:
+        return f"{self.path}{'' if _exists(self.path) else ' (absent)'}"
 
     def __repr__(self) -> str:
-        return f"RattlerFileProvider({str(self.path)!r}, name={self._name!r})"
+        return f"RattlerFileProvider({str(self.path)!r}, name={self.name!r})"
+
+    def usable(self) -> bool:
+        """A file can always be written (``login`` reports it if the write then fails)."""
+        return True
 
     def save(self, key: str, credential: Credential) -> str:
         """Store ``credential`` under ``key``, keeping every other entry; returns the path.

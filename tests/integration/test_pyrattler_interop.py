@@ -241,7 +241,7 @@ def test_login_to_rattler_auth_file_is_used_by_rattler(
     out = _login("127.0.0.4", *argv, stdin=stdin)
     received = fetch_with_rattler(server, tmp_path / "cache")
 
-    assert out.endswith(f" for 127.0.0.4 in {tmp_path / 'auth.json'}\n")
+    assert out.endswith(f" for 127.0.0.4 in {tmp_path / 'auth.json'} (rattler-auth-file)\n")
     assert (received.authorization, received.path) == (
         header,
         f"{prefix}/chan/noarch/repodata.json",
@@ -262,7 +262,9 @@ def test_login_without_keyring_writes_the_home_file_rattler_uses(
     out = _login("http://127.0.0.5/chan", *argv, stdin=stdin)
     received = fetch_with_rattler(server, tmp_path / "cache")
 
-    assert out.endswith(f" for 127.0.0.5 in {rattler_credentials_path()}\n")
+    assert out.endswith(
+        f" for 127.0.0.5 in {rattler_credentials_path()} (rattler-credentials-file)\n"
+    )
     assert (received.authorization, received.path) == (
         header,
         f"{prefix}/chan/noarch/repodata.json",
@@ -353,7 +355,11 @@ def test_wildcard_login_for_a_one_dot_host_is_used_by_rattler_for_its_subdomain(
     out = _login("prefix.test", "--token", "-", stdin="wild-token-0009\n")
     received = fetch_with_rattler(server, tmp_path / "cache", PROXIED_CHANNEL)
 
-    where = "keyring (service rattler)" if store == "keyring" else str(rattler_credentials_path())
+    where = (
+        "keyring (service rattler)"
+        if store == "keyring"
+        else f"{rattler_credentials_path()} (rattler-credentials-file)"
+    )
     assert out == f"stored bearer token for *.prefix.test in {where}\n"
     assert received.path == f"{PROXIED_CHANNEL}/noarch/repodata.json"
     assert received.authorization == "Bearer wild-token-0009"

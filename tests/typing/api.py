@@ -22,11 +22,14 @@ from authadapter import (
     Miss,
     Origin,
     Patch,
+    Provider,
     ProviderChain,
+    ProviderEntry,
     ProviderError,
     RawToken,
     RegistryAuth,
     Resolution,
+    Settings,
     delete_credential,
     httpx_event_hooks,
     key_for_host,
@@ -113,3 +116,27 @@ errors: tuple[type[AuthAdapterError], ...] = (ProviderError,)
 key: str = key_for_host("https://repo.example.org:8443/simple/")
 where: str = save_credential(key, BearerToken("t"))
 removed_from: list[str] = delete_credential(key)
+
+# A plugin store: a Provider subclass, and the entry its package registers.
+
+
+class VaultProvider(Provider):
+    name = "vault"
+    blocking = True
+    timeout = 30.0
+
+    @property
+    def description(self) -> str:
+        return "the company vault"
+
+    def lookup(self, origin: Origin, url: str) -> LookupResult:
+        return Miss()
+
+
+def build_vault(settings: Settings) -> list[Provider]:
+    return [VaultProvider()]
+
+
+entry = ProviderEntry("vault", build_vault, "the company vault", after="env")
+built: list[CredentialProvider] = list(entry.build(Settings()))
+where_configured: str = save_credential(key, BearerToken("t"), settings=Settings())

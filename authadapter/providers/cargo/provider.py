@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from authadapter._credentials import RawToken
 from authadapter._exceptions import AuthAdapterError, ConfigError, ProviderTimeoutError
 from authadapter._origin import Origin
-from authadapter._provider import Failure, Found, LookupResult, Miss
+from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 from authadapter.providers.cargo.config import (
     CRATES_IO_INDEX,
     CargoConfig,
@@ -51,7 +51,7 @@ _Answer = tuple[str, str, "float | None"] | None
 """(token, source, ttl) or None for Cargo's not-found."""
 
 
-class CargoProvider:
+class CargoProvider(Provider):
     """Registry tokens from Cargo's configuration, credentials and credential providers.
 
     ``cwd`` is where Cargo's configuration search starts (default: the
@@ -65,6 +65,7 @@ class CargoProvider:
 
     name = "cargo"
     blocking = True
+    timeout: float
 
     def __init__(
         self,
@@ -84,6 +85,13 @@ class CargoProvider:
 
     def __repr__(self) -> str:
         return f"CargoProvider(cwd={self.cwd!r})"
+
+    @property
+    def description(self) -> str:
+        return (
+            "Cargo's config.toml (working directory upwards, then $CARGO_HOME), "
+            "its credentials.toml and credential providers"
+        )
 
     @property
     def env(self) -> Mapping[str, str]:
