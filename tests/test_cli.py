@@ -231,6 +231,7 @@ def test_logout_says_where_it_removed_the_key_and_fails_when_there_was_none() ->
 def test_logout_of_a_netrc_entry_says_where_it_is_and_leaves_it() -> None:
     netrc = Path.home() / ".netrc"
     netrc.write_text("machine a.example.org login al password pw-netrc-123\n")
+    netrc.chmod(0o600)
 
     status, out, err = run("logout", "a.example.org")
 
@@ -246,6 +247,7 @@ def test_list_masks_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     run("login", "a.example.org", "--username", "al", "--password", "pw-al-123")
     run("login", "c.example.org", "--conda-token", "ct-5678-abc")
     (tmp_path / "netrc").write_text("machine n.example.org login nu password np-4321")
+    (tmp_path / "netrc").chmod(0o600)
     monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
 
     status, out, _ = run("list")
