@@ -25,6 +25,7 @@ import re
 import stat
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +124,9 @@ def target_path(spec: str, home: Path) -> Path:
 def page_environment(
     stand_ins: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[Path]:
-    monkeypatch.setenv("PATH", f"{stand_ins}{os.pathsep}{os.environ['PATH']}")
+    # the console script of the interpreter under test, whether or not its venv is activated
+    scripts = sysconfig.get_path("scripts")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(stand_ins), scripts, os.environ["PATH"]]))
     httpie = tmp_path / "httpie"
     httpie.mkdir()
     (httpie / "config.json").write_text('{"disable_update_warnings": true}')
