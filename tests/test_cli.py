@@ -330,6 +330,54 @@ def test_a_stored_token_no_client_can_send_is_skipped_with_a_warning_not_used(to
     assert listed[:2] == (0, "no stored credentials\n")
 
 
+def _store_in(store: str, token: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``token`` for r.example.org in one of the stores ``which`` asks."""
+    if store == "env":
+        value = json.dumps({"r.example.org": {"BearerToken": token}})
+        monkeypatch.setenv("AUTHADAPTER_CREDENTIALS", value)
+    elif store == "rattler-credentials-file":
+        path = rattler_credentials_path()
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"r.example.org": {"BearerToken": token}}))
+    elif store == "netrc":
+        (home / ".netrc").write_text(f'machine r.example.org login me password "{token}"\n')
+        (home / ".netrc").chmod(0o600)
+    else:
+        cargo = Path(os.environ["CARGO_HOME"])
+        cargo.mkdir(parents=True, exist_ok=True)
+        (cargo / "config.toml").write_text(
+            '[registries.r]\nindex = "sparse+https://r.example.org/index/"\n'
+        )
+        (cargo / "credentials.toml").write_text(f"[registries.r]\ntoken = {json.dumps(token)}\n")
+
+
+@pytest.mark.parametrize(
+    ("store", "answer"),
+    [
+        ("env", "nothing"),
+        ("rattler-credentials-file", "nothing"),
+        ("netrc", "error: {home}/.netrc: machine 'r.example.org': password contains"),
+        ("cargo", "fatal error: cargo:token for Cargo registry `r`: token starts or ends with"),
+    ],
+)
+@pytest.mark.parametrize("token", ["Tok-abc-123 ", "Tok\tabc-123"])
+def test_no_store_makes_which_use_a_value_no_client_can_send(
+    store: str, answer: str, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = Path.home()
+    _store_in(store, token if store != "netrc" else "pw\tabc-123", home, monkeypatch)
+    if store == "cargo" and "\t" in token:
+        answer = "fatal error: cargo:token for Cargo registry `r`: token contains a control"
+
+    status, out, err = run("which", "https://r.example.org/index/config.json")
+
+    assert status == 0
+    assert "<- used" not in out
+    line = next(line for line in out.splitlines() if line.split()[0] == store)
+    assert line.split(None, 1)[1].startswith(answer.format(home=home))
+    assert "abc-123" not in out + err
+
+
 def test_a_skipped_entry_is_one_warning_line_of_the_cli() -> None:
     path = rattler_credentials_path()
     path.parent.mkdir(parents=True)
