@@ -130,6 +130,25 @@ def _add_login(subparsers: argparse._SubParsersAction[_Parser]) -> None:
     parser.set_defaults(run=_login)
 
 
+def _host_argument(argument: str) -> str:
+    """HOST as typed, refused as ``which`` refuses a URL: ``urlsplit`` would drop a line break.
+
+    ``https://a<newline>b.example`` would otherwise be stored as ``ab.example``,
+    a host the user never named.
+    """
+    from authadapter._origin import Origin
+
+    text = argument.strip()
+    if "://" in text:
+        try:
+            Origin.from_user_url(text)
+        except ValueError as error:
+            raise AuthAdapterError(f"cannot use {_shown(argument)}: {error}") from None
+    elif not text.isprintable():
+        raise AuthAdapterError(f"{argument!r} is not a host name or URL")
+    return argument
+
+
 def _read_secret(value: str, streams: _Streams, what: str) -> str:
     """``value``, or for ``-`` one line of stdin: typed without echo at a terminal."""
     if value != "-":
@@ -181,7 +200,7 @@ def _login(args: argparse.Namespace, streams: _Streams) -> int:
     if args.password is not None and args.username is None:
         raise AuthAdapterError("--password needs --username")
     _check_configuration()
-    key = key_for_host(args.host)
+    key = key_for_host(_host_argument(args.host))
     trimmed: list[str] = []
     credential = _credential_from(args, streams, trimmed)
     where = save_credential(key, credential)
@@ -211,7 +230,7 @@ def _logout(args: argparse.Namespace, streams: _Streams) -> int:
     from authadapter._store import delete_credential, key_for_host
 
     _check_configuration()
-    key = key_for_host(args.host)
+    key = key_for_host(_host_argument(args.host))
     removed = delete_credential(key)
     if not removed:
         elsewhere = _stores_holding(key)

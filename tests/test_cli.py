@@ -206,6 +206,38 @@ def test_a_bad_host_is_an_error_naming_it() -> None:
     assert err == "authadapter: error: 'exa mple.org' is not a host name or URL\n"
 
 
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        (
+            "https://a\nb.example.org/",
+            "cannot use the URL: it contains a line break (position 9), which no client sends",
+        ),
+        ("a\tb.example.org", "'a\\tb.example.org' is not a host name or URL"),
+        (
+            "ftp://h.example.org/",
+            "cannot use ftp://h.example.org/: "
+            "ftp:// is not http:// or https://, all a registry client uses",
+        ),
+        (
+            "https://h.example.org:99999/",
+            "cannot use https://h.example.org:99999/: its port is not a number from 1 to 65535",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["login", "logout"])
+def test_login_and_logout_refuse_a_host_no_client_would_reach(
+    command: str, host: str, message: str
+) -> None:
+    extra = ("--token", "tok-abc-123") if command == "login" else ()
+
+    status, out, err = run(command, host, *extra)
+
+    assert (status, out) == (1, "")
+    assert err == f"authadapter: error: {message}\n"
+    assert not rattler_credentials_path().exists()
+
+
 def test_a_corrupt_store_is_named_and_left_untouched() -> None:
     path = rattler_credentials_path()
     path.parent.mkdir(parents=True)
