@@ -25,7 +25,6 @@ import re
 import stat
 import subprocess
 import sys
-import sysconfig
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,9 +123,7 @@ def target_path(spec: str, home: Path) -> Path:
 def page_environment(
     stand_ins: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[Path]:
-    # the console script of the interpreter under test, whether or not its venv is activated
-    scripts = sysconfig.get_path("scripts")
-    monkeypatch.setenv("PATH", os.pathsep.join([str(stand_ins), scripts, os.environ["PATH"]]))
+    monkeypatch.setenv("PATH", f"{stand_ins}{os.pathsep}{os.environ['PATH']}")
     httpie = tmp_path / "httpie"
     httpie.mkdir()
     (httpie / "config.json").write_text('{"disable_update_warnings": true}')
