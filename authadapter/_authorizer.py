@@ -190,7 +190,7 @@ class Authorizer:
         if providers is None:
             from ._defaults import default_providers
 
-            providers = [p for p in default_providers(settings) if p.name not in exclude]
+            providers = default_providers(settings, exclude=exclude)
         self.clock: Callable[[], float] = clock or time.monotonic
         self._now = self.clock
         self.chain = ProviderChain(

@@ -10,12 +10,15 @@ only the kind: a credential can be logged by accident without leaking.
 from __future__ import annotations
 
 import base64
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from ._exceptions import InvalidCredentialError
 from ._urls import insert_conda_token
+
+_CONDA_TOKEN = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@]+")
 
 __all__ = [
     "BasicCredential",
@@ -24,6 +27,7 @@ __all__ = [
     "Credential",
     "RawToken",
     "check_header_safe",
+    "check_token_safe",
 ]
 
 
@@ -37,29 +41,57 @@ raised when no audit hook is installed but a cheap call.
 
 
 def check_header_safe(value: str, what: str) -> None:
-    """Refuse a value that would corrupt an HTTP header.
+    """Refuse a value that any HTTP client we support would refuse or alter.
 
-    Control characters (CR and LF above all) would let a stored value forge
-    headers; non-ASCII would be encoded differently by each client. Tab is
-    allowed, as Cargo allows it. The message names ``what``, never the value.
+    Allowed: printable ASCII, space included. Refused, with
+    ``InvalidCredentialError`` naming ``what`` and never the value: an empty
+    value, any control character (tab too: h11 and requests accept it inside
+    a header, proxies and servers split on it), and non-ASCII (httpx refuses
+    it, requests sends it as Latin-1, aiohttp as UTF-8). This is the rule for
+    a Basic username or password, which travel base64-encoded; a token that
+    goes into a header as it is has to pass ``check_token_safe`` as well.
     """
     if not value:
         raise InvalidCredentialError(f"{what} is empty")
-    for char in value:
+    if value.isascii() and value.isprintable():
+        return
+    for position, char in enumerate(value):
         code = ord(char)
-        if (code < 32 and char != "\t") or code >= 127:
-            kind = "a control character" if code < 32 or code == 127 else "a non-ASCII character"
-            raise InvalidCredentialError(f"{what} contains {kind} (position {value.index(char)})")
+        if code < 32 or code == 127:
+            raise InvalidCredentialError(
+                f"{what} contains a control character (position {position})"
+            )
+        if code > 127:
+            raise InvalidCredentialError(
+                f"{what} contains a non-ASCII character (position {position})"
+            )
+
+
+def check_token_safe(value: str, what: str) -> None:
+    """``check_header_safe``, and no space at either end.
+
+    A token is sent as it is, after ``Bearer`` or alone. httpx (h11) refuses
+    a header value that starts or ends with whitespace and puts the whole
+    value, secret included, into its exception; requests refuses a leading
+    space the same way and sends a trailing one, which the server strips, so
+    the token it checks is not the one stored. Neither can happen to a value
+    this function accepts.
+    """
+    check_header_safe(value, what)
+    if value[0] == " " or value[-1] == " ":
+        raise InvalidCredentialError(f"{what} starts or ends with a space")
 
 
 @dataclass(frozen=True, slots=True)
 class BearerToken:
     """Sent as ``Authorization: Bearer <token>``.
 
-    Construction raises ``InvalidCredentialError`` for an empty token or one
-    with a control or non-ASCII character: every store builds credentials
-    through these classes, so a poisoned entry is refused before it can
-    forge a header. ``repr`` and ``str`` never show the token.
+    Construction raises ``InvalidCredentialError`` for an empty token, one
+    with a control (tab included) or non-ASCII character, or one that starts
+    or ends with a space: every store builds credentials through these
+    classes, so an entry no client could send is skipped by its store
+    instead of reaching a client that would raise with the token in its
+    message. ``repr`` and ``str`` never show the token.
     """
 
     token: str = field(repr=False)
@@ -67,7 +99,7 @@ class BearerToken:
 
     def __post_init__(self) -> None:
         sys.audit(AUDIT_CREDENTIAL, self)
-        check_header_safe(self.token, "bearer token")
+        check_token_safe(self.token, "bearer token")
 
     def authorization(self) -> str | None:
         return f"Bearer {self.token}"
@@ -85,7 +117,9 @@ class BasicCredential:
 
     Either part may be empty, not both. A ``:`` in the username is refused
     (Basic cannot carry it: the server would split there), as are control
-    and non-ASCII characters, with ``InvalidCredentialError``. ``repr`` and
+    (tab included) and non-ASCII characters, with ``InvalidCredentialError``.
+    Spaces anywhere are kept: both parts travel base64-encoded, so no client
+    alters them, and a password may really end with one. ``repr`` and
     ``str`` show the username, never the password.
     """
 
@@ -119,8 +153,12 @@ class CondaToken:
     """Sent in the URL path as ``/t/<token>/...``, the way conda channels expect it.
 
     A URL that already holds a ``/t/<token>/`` is left as it is (never two
-    tokens). Besides control characters, ``/ ? # %`` and spaces are refused:
-    the token must arrive as one path segment, not as structure.
+    tokens). The token must arrive as one path segment, exactly as stored,
+    through every client: so only the characters RFC 3986 allows in a
+    segment and that httpx and requests both send unencoded are accepted,
+    letters, digits and ``-._~!$&'()*+,;=:@``, and not ``.`` or ``..``.
+    Anything else (``/ ? # %``, a space, ``[ ] | \\ ^``...) would be re-read
+    as structure or encoded differently by each client.
     """
 
     token: str = field(repr=False)
@@ -128,10 +166,8 @@ class CondaToken:
 
     def __post_init__(self) -> None:
         sys.audit(AUDIT_CREDENTIAL, self)
-        check_header_safe(self.token, "conda token")
-        if any(char in self.token for char in "/?#% ") or self.token in (".", ".."):
-            # these would be re-read as path structure, a query, a fragment or
-            # an escape, so the token would not arrive as one path segment
+        check_token_safe(self.token, "conda token")
+        if not _CONDA_TOKEN.fullmatch(self.token) or self.token in (".", ".."):
             raise InvalidCredentialError("conda token contains a character not allowed in a path")
 
     def authorization(self) -> str | None:
@@ -150,8 +186,9 @@ class RawToken:
 
     A registry that wants ``Bearer`` expects the user to store ``Bearer xyz``
     as the token, so nothing is added. Checked as Cargo's ``check_token``
-    checks: non-empty, printable ASCII or tab. pixi's stores have no such
-    kind, so ``save_credential`` refuses it.
+    checks (non-empty, printable ASCII), but stricter: no tab and no space
+    at either end, which Cargo would send and httpx would refuse. pixi's
+    stores have no such kind, so ``save_credential`` refuses it.
     """
 
     token: str = field(repr=False)
@@ -159,7 +196,7 @@ class RawToken:
 
     def __post_init__(self) -> None:
         sys.audit(AUDIT_CREDENTIAL, self)
-        check_header_safe(self.token, "token")
+        check_token_safe(self.token, "token")
 
     def authorization(self) -> str | None:
         return self.token

@@ -18,6 +18,8 @@ __all__ = ["Origin", "is_ip_address", "normalize_host"]
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
+_UNSENDABLE = {" ": "a space", "\t": "a tab", "\n": "a line break", "\r": "a carriage return"}
+
 
 # IDNA 2003 (Python's "idna" codec) and IDNA 2008 disagree on a few characters:
 # "straße.de" is "strasse.de" in one and "xn--strae-oqa.de" in the other, two
@@ -97,6 +99,45 @@ class Origin:
         if port is None:
             port = DEFAULT_PORTS.get(scheme, 0)
         return cls(scheme, host, port)
+
+    @classmethod
+    def from_user_url(cls, url: str) -> Origin:
+        """The origin of a URL a person typed, or ``ValueError`` saying why no client sends it.
+
+        ``from_url`` is on the request path and trusts its client to have
+        checked the URL; a URL typed after ``authadapter which`` has not been,
+        and ``urlsplit`` quietly drops a newline or tab inside it, gives an
+        unknown scheme port 0 and reports a bad port as a missing host. Here
+        a URL is refused for what httpx and requests refuse: whitespace or a
+        control character anywhere, a scheme other than http(s) (Cargo's
+        ``sparse+`` prefix allowed), a port that is not 1-65535, no host, or
+        a host that cannot be encoded. The message never quotes the URL,
+        which may hold a secret.
+        """
+        for position, char in enumerate(url):
+            if char.isspace() or not char.isprintable():
+                what = _UNSENDABLE.get(char, "a control or whitespace character")
+                raise ValueError(f"it contains {what} (position {position}), which no client sends")
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as error:
+            if "IPv6" in str(error):
+                raise ValueError("its host is not a valid IPv6 address") from None
+            port = 0
+        scheme = parts.scheme.lower()
+        if not scheme:
+            raise ValueError("it has no scheme (http:// or https://)")
+        if scheme.removeprefix("sparse+") not in ("http", "https"):
+            raise ValueError(f"{scheme}:// is not http:// or https://, all a registry client uses")
+        if port == 0:
+            raise ValueError("its port is not a number from 1 to 65535")
+        if not parts.hostname:
+            raise ValueError("it has no host")
+        try:
+            return cls.from_url(url)
+        except (ValueError, UnicodeError):
+            raise ValueError("its host is not a valid host name or address") from None
 
     @property
     def is_loopback(self) -> bool:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
+from authadapter import __version__
 from authadapter._credentials import BasicCredential, BearerToken, CondaToken, Credential
 from authadapter._exceptions import AuthAdapterError
 from authadapter._urls import mask_url
@@ -113,7 +114,9 @@ def _add_login(subparsers: argparse._SubParsersAction[_Parser]) -> None:
         "$RATTLER_AUTH_FILE if set, else the keyring, else ~/.rattler/credentials.json, "
         "skipping a store the configuration switches off (the first writable store of "
         "providers.order). As with pixi, a host with one dot (prefix.dev) is stored as "
-        "*.prefix.dev, which covers its subdomains. Give '-' as a value to read it from stdin.",
+        "*.prefix.dev, which covers its subdomains. Give '-' as a value to read it from stdin. "
+        "Spaces and tabs around a token or user name are removed (no client can send them); "
+        "a password is stored exactly as given.",
     )
     parser.add_argument("host", metavar="HOST", help="host name, *.domain, host:port or URL")
     kinds = parser.add_mutually_exclusive_group(required=True)
@@ -122,6 +125,25 @@ def _add_login(subparsers: argparse._SubParsersAction[_Parser]) -> None:
     kinds.add_argument("--conda-token", metavar="T", help="conda token (/t/T/ in the path)")
     parser.add_argument("--password", metavar="P", help="Basic auth password")
     parser.set_defaults(run=_login)
+
+
+def _host_argument(argument: str) -> str:
+    """HOST as typed, refused as ``which`` refuses a URL: ``urlsplit`` would drop a line break.
+
+    ``https://a<newline>b.example`` would otherwise be stored as ``ab.example``,
+    a host the user never named.
+    """
+    from authadapter._origin import Origin
+
+    text = argument.strip()
+    if "://" in text:
+        try:
+            Origin.from_user_url(text)
+        except ValueError as error:
+            raise AuthAdapterError(f"cannot use {_shown(argument)}: {error}") from None
+    elif not text.isprintable():
+        raise AuthAdapterError(f"{argument!r} is not a host name or URL")
+    return argument
 
 
 def _read_secret(value: str, streams: _Streams, what: str) -> str:
@@ -141,16 +163,31 @@ def _read_secret(value: str, streams: _Streams, what: str) -> str:
     return line.rstrip("\r\n")
 
 
-def _credential_from(args: argparse.Namespace, streams: _Streams) -> Credential:
+def _trimmed(value: str, what: str, trimmed: list[str]) -> str:
+    """``value`` without surrounding whitespace; ``what`` is noted in ``trimmed`` if any went.
+
+    A token pasted with a trailing space is a token no client can send, and
+    nobody means a user name with one: login removes it and says so, rather
+    than refuse and make the user look for an invisible character.
+    """
+    stripped = value.strip()
+    if stripped != value and stripped:
+        trimmed.append(what)
+    return stripped
+
+
+def _credential_from(args: argparse.Namespace, streams: _Streams, trimmed: list[str]) -> Credential:
     if [args.token, args.username, args.conda_token, args.password].count("-") > 1:
         raise AuthAdapterError("only one value can be read from stdin")
     if args.token is not None:
-        return BearerToken(_read_secret(args.token, streams, "token"))
+        token = _read_secret(args.token, streams, "token")
+        return BearerToken(_trimmed(token, "token", trimmed))
     if args.conda_token is not None:
-        return CondaToken(_read_secret(args.conda_token, streams, "conda token"))
+        token = _read_secret(args.conda_token, streams, "conda token")
+        return CondaToken(_trimmed(token, "conda token", trimmed))
     if args.password is None:
         raise AuthAdapterError("--username needs --password (use '--password -' for stdin)")
-    username = _read_secret(args.username, streams, "username")
+    username = _trimmed(_read_secret(args.username, streams, "username"), "username", trimmed)
     return BasicCredential(username, _read_secret(args.password, streams, "password"))
 
 
@@ -160,12 +197,15 @@ def _login(args: argparse.Namespace, streams: _Streams) -> int:
 
     if args.password is not None and args.username is None:
         raise AuthAdapterError("--password needs --username")
-    key = key_for_host(args.host)
+    key = key_for_host(_host_argument(args.host))
     store = writable_stores(load_config())[0]  # refused before a secret is asked for
-    credential = _credential_from(args, streams)
+    trimmed: list[str] = []
+    credential = _credential_from(args, streams, trimmed)
     where = save_to(store, key, credential)
     named = where if where.startswith(store.name) else f"{where} ({store.name})"
     streams.print(f"stored {credential} for {key} in {named}")
+    if trimmed:
+        streams.print(f"note: removed the spaces around the {' and '.join(trimmed)}")
     if key.rpartition(":")[2].isdigit():
         streams.print(
             "note: only authadapter uses a key with a port; pixi and rattler look up "
@@ -189,8 +229,8 @@ def _logout(args: argparse.Namespace, streams: _Streams) -> int:
     from authadapter._config import load_config
     from authadapter._store import delete_credential, key_for_host
 
-    key = key_for_host(args.host)
-    settings = load_config()
+    key = key_for_host(_host_argument(args.host))
+    settings = load_config()  # stops on a broken configuration, as every command does
     removed = delete_credential(key, settings=settings)
     if not removed:
         elsewhere = _stores_holding(key, settings)
@@ -239,8 +279,9 @@ def _list(args: argparse.Namespace, streams: _Streams) -> int:
 
     settings = load_config()
     entries, errors = list_entries(default_providers(settings), settings.timeout)
-    for line in entry_table(entries, show_secrets=args.show_secrets):
-        streams.print(line)
+    if entries or not errors:  # "no stored credentials" is not known when a store failed
+        for line in entry_table(entries, show_secrets=args.show_secrets):
+            streams.print(line)
     for message in errors:
         streams.error(message)
     return 1 if errors else 0
@@ -261,38 +302,65 @@ def _add_which(subparsers: argparse._SubParsersAction[_Parser]) -> None:
 def _which(args: argparse.Namespace, streams: _Streams) -> int:
     from authadapter._authorizer import Authorizer
     from authadapter._config import load_config
-    from authadapter._origin import is_ip_address
+    from authadapter._origin import Origin, is_ip_address
     from authadapter._report import explanation_lines
 
     url = args.url
     if is_ip_address(url) and ":" in url:
         url = f"[{url}]"  # a bare IPv6 address
-    if "://" not in url and not any(character.isspace() for character in url):
+    if "://" not in url and url.isprintable() and " " not in url:
         url = f"https://{url}"  # a bare host: what a registry URL for it would be
-    settings = load_config()
     try:
-        explanation = Authorizer.from_settings(settings).explain(url)
-    except ValueError:
-        raise AuthAdapterError(f"not a URL with a host: {mask_url(args.url)}") from None
+        Origin.from_user_url(url)
+    except ValueError as error:
+        raise AuthAdapterError(f"cannot use {_shown(args.url)}: {error}") from None
+    explanation = Authorizer.from_settings(load_config()).explain(url)
     for line in explanation_lines(explanation):
         streams.print(line)
     return 0
+
+
+def _shown(url: str) -> str:
+    """``url`` fit for one line of an error: secrets masked; not shown if it is not one line."""
+    from urllib.parse import urlsplit
+
+    try:
+        urlsplit(url)
+    except ValueError:
+        return "the URL"
+    return mask_url(url) if url.isprintable() else "the URL"
 
 
 # cargo ----------------------------------------------------------------------
 
 
 def _add_cargo_credential(subparsers: argparse._SubParsersAction[_Parser]) -> None:
-    # registered for --help only: main() hands the arguments over before argparse runs
+    # for --help only: main() hands Cargo's runs over before argparse sees them
     subparsers.add_parser(
         "cargo-credential",
-        help="serve Cargo's credential-provider protocol on stdin/stdout",
-        description="Cargo credential provider: configure "
-        "credential-provider = ['authadapter', 'cargo-credential'].",
+        help="be Cargo's credential provider (Cargo runs it, not you)",
+        description="authadapter as a Cargo credential provider: with "
+        'credential-provider = "authadapter cargo-credential" in Cargo\'s configuration, '
+        "Cargo runs 'authadapter --cargo-plugin' and asks, on stdin and stdout, for the "
+        "token of a registry; the answer is what authadapter would send to the registry's "
+        "index URL, from any store it reads. 'cargo login' stores a 'Bearer <token>' token "
+        "where 'authadapter login' would. There is nothing to type here: at a terminal this "
+        "command only waits for Cargo's JSON.",
     )
 
 
+def _asks_for_help(arguments: Sequence[str]) -> bool:
+    """Whether a person asked a Cargo entry point for help; Cargo itself never passes these."""
+    return any(argument in ("-h", "--help") for argument in arguments)
+
+
 def _serve_cargo(streams: _Streams, plugin_args: list[str]) -> int:
+    if streams.stdin.isatty():  # a person, not Cargo (which always pipes): say what this is
+        streams.stderr.write(
+            f"{PROGRAM}: note: this is Cargo's credential protocol (JSON on stdin/stdout); "
+            f"see '{PROGRAM} cargo-credential --help'\n"
+        )
+        streams.stderr.flush()
     # helper module owned by the Cargo integration; imported only when Cargo calls us
     from authadapter._serve_cargo import serve
 
@@ -377,6 +445,7 @@ def build_parser() -> _Parser:
         description="Registry credentials from the stores you already have (pixi, Cargo, netrc).",
         epilog="Run 'authadapter COMMAND --help' for a command's options.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     for add in SUBCOMMANDS:
@@ -397,10 +466,13 @@ def main(
     # for leak checkers (our test suite's canary): what was asked, where the answer goes
     sys.audit("authadapter.cli", arguments, streams.stdout, streams.stderr)
     try:
-        if arguments and arguments[0] == "--cargo-plugin":  # how Cargo runs a provider
-            return _serve_cargo(streams, arguments[1:])
-        if arguments and arguments[0] == "cargo-credential":  # argparse would eat its options
-            return _serve_cargo(streams, [a for a in arguments[1:] if a != "--cargo-plugin"])
+        if arguments[:1] in (["--cargo-plugin"], ["cargo-credential"]):
+            if _asks_for_help(arguments[1:]):
+                arguments = ["cargo-credential", "--help"]
+            elif arguments[0] == "--cargo-plugin":  # how Cargo runs a provider
+                return _serve_cargo(streams, arguments[1:])
+            else:  # argparse would eat its options
+                return _serve_cargo(streams, [a for a in arguments[1:] if a != "--cargo-plugin"])
         with redirect_stdout(streams.stdout), redirect_stderr(streams.stderr):
             args = build_parser().parse_args(arguments)
         command: Command = args.run

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -50,6 +51,10 @@ def isolated_home(
         "RUSTUP_HOME", os.environ.get("RUSTUP_HOME", os.path.expanduser("~/.rustup"))
     )
     monkeypatch.setenv("HOME", str(home))
+    # the scripts of the interpreter under test (authadapter, http), as its venv activated would
+    # put them: cargo runs `authadapter` by name, so the suite must not depend on activation
+    path = os.pathsep.join([sysconfig.get_path("scripts"), os.environ.get("PATH", "")])
+    monkeypatch.setenv("PATH", path)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.setenv("CARGO_HOME", str(home / ".cargo"))

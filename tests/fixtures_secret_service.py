@@ -40,6 +40,12 @@ _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Confi
 """
 
 KEYRING_PASSWORD = "authadapter-tests"
+DEBIAN_PACKAGES = " ".join(
+    line
+    for line in (Path(__file__).parents[1] / ".ci" / "debian-packages").read_text().splitlines()
+    if line and not line.startswith("#")
+)
+"""What to install on Debian, from the one list ``.ci/run`` installs too."""
 STARTUP_TIMEOUT = 15.0
 
 
@@ -116,7 +122,7 @@ def _secret_service_session(
     """Start the bus and the daemon once; yields the service or the reason it is missing."""
     missing = [b for b in ("dbus-daemon", "gnome-keyring-daemon") if shutil.which(b) is None]
     if missing:
-        yield f"{', '.join(missing)} not installed (Debian: dbus-x11 gnome-keyring)"
+        yield f"{', '.join(missing)} not installed (Debian: apt-get install {DEBIAN_PACKAGES})"
         return
     try:
         import secretstorage  # noqa: F401

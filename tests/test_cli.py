@@ -8,12 +8,14 @@ import os
 import select
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+import authadapter
 from authadapter import RegistryAuth
 from authadapter._config import config_path
 from authadapter.cli import main
@@ -79,6 +81,89 @@ def test_secrets_can_come_from_stdin(
 
 
 @pytest.mark.parametrize(
+    ("argv", "stdin", "expected", "note"),
+    [
+        (("--token", "tok-abc-123 "), "", {"BearerToken": "tok-abc-123"}, "token"),
+        (("--token", "-"), "  tok-abc-123 \n", {"BearerToken": "tok-abc-123"}, "token"),
+        (("--conda-token", "-"), "\tct-abc-123\r\n", {"CondaToken": "ct-abc-123"}, "conda token"),
+        (
+            ("--username", " me ", "--password", " pw with spaces "),
+            "",
+            {"BasicHTTP": {"username": "me", "password": " pw with spaces "}},
+            "username",
+        ),
+    ],
+)
+def test_login_trims_spaces_around_a_token_or_username_and_says_so(
+    argv: tuple[str, ...], stdin: str, expected: dict[str, object], note: str
+) -> None:
+    status, out, err = run("login", "r.example.org", *argv, stdin=stdin)
+
+    assert (status, err) == (0, "")
+    assert out.splitlines()[1:] == [f"note: removed the spaces around the {note}"]
+    assert _stored() == {"r.example.org": expected}
+
+
+def test_login_keeps_the_spaces_of_a_password() -> None:
+    status, out, _ = run(
+        "login", "r.example.org", "--username", "me", "--password", "-", stdin=" pw-123 \n"
+    )
+
+    assert status == 0
+    assert "note" not in out
+    assert _stored() == {"r.example.org": {"BasicHTTP": {"username": "me", "password": " pw-123 "}}}
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        (("--token", "tok\tabc"), "", "bearer token contains a control character (position 3)"),
+        (("--token", "-"), "   \n", "bearer token is empty"),
+        (("--token", "tök-abc"), "", "bearer token contains a non-ASCII character (position 1)"),
+        (("--conda-token", "ct/abc"), "", "conda token contains a character not allowed in a path"),
+        (
+            ("--username", "me", "--password", "pw\tabc"),
+            "",
+            "password contains a control character (position 2)",
+        ),
+    ],
+)
+def test_login_refuses_what_no_client_can_send(
+    argv: tuple[str, ...], stdin: str, message: str
+) -> None:
+    status, out, err = run("login", "r.example.org", *argv, stdin=stdin)
+
+    assert (status, out) == (1, "")
+    assert err == f"authadapter: error: {message}\n"
+    assert not rattler_credentials_path().exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("login", "r.example.org", "--token", "tok-abc-123"),
+        ("logout", "r.example.org"),
+        ("list",),
+        ("which", "https://r.example.org/"),
+        ("config",),
+    ],
+)
+def test_a_configuration_that_is_not_toml_stops_every_command(
+    argv: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[providers\nkeyring = false\n")
+    monkeypatch.setenv("AUTHADAPTER_CONFIG", str(config))
+
+    status, out, err = run(*argv)
+
+    assert (status, out) == (1, "")
+    assert err.startswith(f"authadapter: error: {config}: ")
+    assert err.count("\n") == 1
+    assert not rattler_credentials_path().exists()
+
+
+@pytest.mark.parametrize(
     ("argv", "stdin", "message"),
     [
         (("--token", "a\r\nX-Evil: 1"), "", "bearer token contains a control character"),
@@ -126,6 +211,38 @@ def test_a_bad_host_is_an_error_naming_it() -> None:
     assert err == "authadapter: error: 'exa mple.org' is not a host name or URL\n"
 
 
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        (
+            "https://a\nb.example.org/",
+            "cannot use the URL: it contains a line break (position 9), which no client sends",
+        ),
+        ("a\tb.example.org", "'a\\tb.example.org' is not a host name or URL"),
+        (
+            "ftp://h.example.org/",
+            "cannot use ftp://h.example.org/: "
+            "ftp:// is not http:// or https://, all a registry client uses",
+        ),
+        (
+            "https://h.example.org:99999/",
+            "cannot use https://h.example.org:99999/: its port is not a number from 1 to 65535",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["login", "logout"])
+def test_login_and_logout_refuse_a_host_no_client_would_reach(
+    command: str, host: str, message: str
+) -> None:
+    extra = ("--token", "tok-abc-123") if command == "login" else ()
+
+    status, out, err = run(command, host, *extra)
+
+    assert (status, out) == (1, "")
+    assert err == f"authadapter: error: {message}\n"
+    assert not rattler_credentials_path().exists()
+
+
 def test_a_corrupt_store_is_named_and_left_untouched() -> None:
     path = rattler_credentials_path()
     path.parent.mkdir(parents=True)
@@ -151,6 +268,7 @@ def test_logout_says_where_it_removed_the_key_and_fails_when_there_was_none() ->
 def test_logout_of_a_netrc_entry_says_where_it_is_and_leaves_it() -> None:
     netrc = Path.home() / ".netrc"
     netrc.write_text("machine a.example.org login al password pw-netrc-123\n")
+    netrc.chmod(0o600)
 
     status, out, err = run("logout", "a.example.org")
 
@@ -166,6 +284,7 @@ def test_list_masks_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     run("login", "a.example.org", "--username", "al", "--password", "pw-al-123")
     run("login", "c.example.org", "--conda-token", "ct-5678-abc")
     (tmp_path / "netrc").write_text("machine n.example.org login nu password np-4321")
+    (tmp_path / "netrc").chmod(0o600)
     monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
 
     status, out, _ = run("list")
@@ -212,6 +331,88 @@ def test_list_reports_a_broken_store_but_lists_the_others(
         "authadapter: error: environment variable AUTHADAPTER_CREDENTIALS: "
         "not valid JSON (line 1, column 2)\n"
     )
+
+
+def test_list_with_only_a_broken_store_does_not_claim_there_is_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUTHADAPTER_CREDENTIALS", "{broken")
+
+    status, out, err = run("list")
+
+    assert (status, out) == (1, "")
+    assert err == (
+        "authadapter: error: environment variable AUTHADAPTER_CREDENTIALS: "
+        "not valid JSON (line 1, column 2)\n"
+    )
+
+
+@pytest.mark.parametrize("token", ["Tok-abc-123 ", " Tok-abc-123", "   ", "Tok\tabc-123"])
+def test_a_stored_token_no_client_can_send_is_skipped_with_a_warning_not_used(token: str) -> None:
+    path = rattler_credentials_path()
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"r.example.org": {"BearerToken": token}}))
+
+    status, out, err = run("which", "https://r.example.org/simple/")
+    listed = run("list")
+
+    assert status == 0
+    assert "<- used" not in out
+    assert out.splitlines()[-1] == "  no credential: the request is sent without one"
+    assert err == f"authadapter: warning: {path}: skipping entry 'r.example.org': bearer token " + (
+        "contains a control character (position 3)\n"
+        if "\t" in token
+        else "starts or ends with a space\n"
+    )
+    assert listed[:2] == (0, "no stored credentials\n")
+
+
+def _store_in(store: str, token: str, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``token`` for r.example.org in one of the stores ``which`` asks."""
+    if store == "env":
+        value = json.dumps({"r.example.org": {"BearerToken": token}})
+        monkeypatch.setenv("AUTHADAPTER_CREDENTIALS", value)
+    elif store == "rattler-credentials-file":
+        path = rattler_credentials_path()
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"r.example.org": {"BearerToken": token}}))
+    elif store == "netrc":
+        (home / ".netrc").write_text(f'machine r.example.org login me password "{token}"\n')
+        (home / ".netrc").chmod(0o600)
+    else:
+        cargo = Path(os.environ["CARGO_HOME"])
+        cargo.mkdir(parents=True, exist_ok=True)
+        (cargo / "config.toml").write_text(
+            '[registries.r]\nindex = "sparse+https://r.example.org/index/"\n'
+        )
+        (cargo / "credentials.toml").write_text(f"[registries.r]\ntoken = {json.dumps(token)}\n")
+
+
+@pytest.mark.parametrize(
+    ("store", "answer"),
+    [
+        ("env", "nothing"),
+        ("rattler-credentials-file", "nothing"),
+        ("netrc", "error: {home}/.netrc: machine 'r.example.org': password contains"),
+        ("cargo", "fatal error: cargo:token for Cargo registry `r`: token starts or ends with"),
+    ],
+)
+@pytest.mark.parametrize("token", ["Tok-abc-123 ", "Tok\tabc-123"])
+def test_no_store_makes_which_use_a_value_no_client_can_send(
+    store: str, answer: str, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = Path.home()
+    _store_in(store, token if store != "netrc" else "pw\tabc-123", home, monkeypatch)
+    if store == "cargo" and "\t" in token:
+        answer = "fatal error: cargo:token for Cargo registry `r`: token contains a control"
+
+    status, out, err = run("which", "https://r.example.org/index/config.json")
+
+    assert status == 0
+    assert "<- used" not in out
+    line = next(line for line in out.splitlines() if line.split()[0] == store)
+    assert line.split(None, 1)[1].startswith(answer.format(home=home))
+    assert "abc-123" not in out + err
 
 
 def test_a_skipped_entry_is_one_warning_line_of_the_cli() -> None:
@@ -274,17 +475,72 @@ def test_which_notes_a_url_that_carries_its_own_token() -> None:
     assert "own-token-123" not in out
 
 
-def test_which_refuses_a_url_without_host() -> None:
-    status, _, err = run("which", "not a url")
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        (
+            "not a url",
+            "cannot use not a url: it contains a space (position 3), which no client sends",
+        ),
+        (
+            "https://a\nb.example/",
+            "cannot use the URL: it contains a line break (position 9), which no client sends",
+        ),
+        (
+            "https://a.example/x\ty",
+            "cannot use the URL: it contains a tab (position 19), which no client sends",
+        ),
+        (
+            "ftp://127.0.0.1/x",
+            "cannot use ftp://127.0.0.1/x: "
+            "ftp:// is not http:// or https://, all a registry client uses",
+        ),
+        (
+            "ws://127.0.0.1/x",
+            "cannot use ws://127.0.0.1/x: "
+            "ws:// is not http:// or https://, all a registry client uses",
+        ),
+        (
+            "http://127.0.0.1:99999/x",
+            "cannot use http://127.0.0.1:99999/x: its port is not a number from 1 to 65535",
+        ),
+        ("127.0.0.1:0", "cannot use 127.0.0.1:0: its port is not a number from 1 to 65535"),
+        (
+            "https://h.example:x1/",
+            "cannot use https://h.example:x1/: its port is not a number from 1 to 65535",
+        ),
+        ("https://", "cannot use https://: it has no host"),
+        ("https://[::1/", "cannot use the URL: its host is not a valid IPv6 address"),
+        ("://h.example/", "cannot use ://h.example/: it has no scheme (http:// or https://)"),
+    ],
+)
+def test_which_refuses_a_url_no_client_would_send_saying_why(typed: str, message: str) -> None:
+    status, out, err = run("which", typed)
+
+    assert (status, out) == (1, "")
+    assert err == f"authadapter: error: {message}\n"
+
+
+def test_which_refusing_a_url_masks_its_secrets() -> None:
+    status, _, err = run("which", "https://me:pw-own-99@repo.example.org:99999/t/tok-own-99/x")
 
     assert status == 1
-    assert err == "authadapter: error: not a URL with a host: not a url\n"
+    assert "pw-own-99" not in err
+    assert "tok-own-99" not in err
+    assert err.endswith("its port is not a number from 1 to 65535\n")
+
+
+def test_which_takes_cargos_sparse_index_urls() -> None:
+    status, out, _ = run("which", "sparse+https://index.example.org/")
+
+    assert status == 0
+    assert out.splitlines()[0] == "https://index.example.org"
 
 
 def run_cli(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """``authadapter ARGV`` in a real process, as a user's shell runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "authadapter.cli", *argv],
+        [sys.executable, "-m", "authadapter", *argv],
         input=stdin,
         capture_output=True,
         text=True,
@@ -422,8 +678,10 @@ def test_a_failing_command_in_a_real_process_prints_no_traceback() -> None:
 
 
 def test_console_script_is_installed() -> None:
+    """The ``authadapter`` script of the interpreter under test, found without PATH."""
+    script = Path(sysconfig.get_path("scripts"), "authadapter")
     result = subprocess.run(
-        ["authadapter", "--help"], capture_output=True, text=True, timeout=60, check=False
+        [str(script), "--help"], capture_output=True, text=True, timeout=60, check=False
     )
 
     assert result.returncode == 0
@@ -592,3 +850,51 @@ def test_login_refuses_a_configuration_file_that_is_not_toml() -> None:
     assert (status, out) == (1, "")
     assert err.startswith(f"authadapter: error: {path}: not valid TOML")
     assert not rattler_credentials_path().exists()
+
+
+def test_version_is_the_package_version() -> None:
+    result = run_cli("--version")
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"authadapter {authadapter.__version__}\n"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("cargo-credential", "--help"),
+        ("cargo-credential", "-h"),
+        ("--cargo-plugin", "--help"),
+    ],
+)
+def test_cargo_credential_help_is_help(argv: tuple[str, ...]) -> None:
+    result = run_cli(*argv)
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith("usage: authadapter cargo-credential")
+    assert 'credential-provider = "authadapter cargo-credential"' in " ".join(result.stdout.split())
+    assert '{"v"' not in result.stdout
+
+
+def test_cargo_credential_at_a_terminal_says_what_it_is() -> None:
+    """A person who types the command sees what it waits for; stdout stays Cargo's protocol."""
+    leader, follower = os.openpty()
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "authadapter", "cargo-credential"],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        os.write(leader, b"\x04")  # end of input, as Ctrl-D at the terminal
+        out, err = process.communicate(timeout=60)
+    finally:
+        os.close(leader)
+        os.close(follower)
+
+    assert json.loads(out.splitlines()[0]) == {"v": [1]}
+    assert err.startswith(
+        "authadapter: note: this is Cargo's credential protocol (JSON on stdin/stdout); "
+        "see 'authadapter cargo-credential --help'\n"
+    )

@@ -41,6 +41,7 @@ class TestNetrcContract(ProviderContract):
             lines.append(f"machine {key} login {user} password {password}")
         path = self.directory / "netrc"
         path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
         return NetrcProvider(path)
 
 
@@ -126,6 +127,7 @@ def test_listing_names_an_entry_it_cannot_use(
     path.write_text(
         "machine a.org login u password bell\x07-secret\nmachine b.org login v password q\n"
     )
+    path.chmod(0o600)
 
     entries = NetrcProvider(path).entries()
 
@@ -201,3 +203,40 @@ def test_netrc_credentials_reach_a_real_server_with_requests(
 
     expected = BasicCredential("bob", "bobs-pass-42").authorization()
     assert server.received[0].authorization == expected
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620])
+def test_a_netrc_with_passwords_others_may_access_is_used_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int
+) -> None:
+    """Python's netrc module refuses such a file, curl and requests use it: we warn once."""
+    path = tmp_path / "netrc"
+    path.write_text("machine a.org login u password pw-a-123\nmachine b.org login v password q\n")
+    path.chmod(mode)
+    provider = NetrcProvider(path)
+
+    for host in ("a.org", "b.org", "a.org"):
+        assert isinstance(provider.lookup(Origin.from_url(f"https://{host}/"), ""), Found)
+    assert len(provider.entries()) == 2
+    path.write_text(path.read_text() + "machine c.org login w password r\n")  # re-read
+    assert isinstance(provider.lookup(Origin.from_url("https://c.org/"), ""), Found)
+
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{path}: holds passwords but group or others have access (mode {mode:03o}); "
+        "'chmod 600' it (Python's netrc module refuses such a file)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mode", "text"),
+    [(0o600, "machine a.org login u password pw-a-123\n"), (0o644, "machine a.org login u\n")],
+)
+def test_a_private_netrc_or_one_without_passwords_gives_no_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int, text: str
+) -> None:
+    path = tmp_path / "netrc"
+    path.write_text(text)
+    path.chmod(mode)
+
+    assert isinstance(NetrcProvider(path).lookup(Origin.from_url("https://a.org/"), ""), Found)
+    assert caplog.records == []

@@ -7,6 +7,8 @@ wherever the client goes: any disagreement would be a cross-origin leak.
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 import requests
@@ -169,3 +171,42 @@ def test_normalize_host_only_raises_value_error(host: str) -> None:
         return
     assert normalized == normalized.lower()
     assert normalize_host(normalized) == normalized
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://Repo.Example.org./simple/",
+        "http://127.0.0.1:8080/x",
+        "https://[::1]:8443/",
+        "sparse+https://index.example.org/",
+        "https://h.example:/x",
+        "https://me:pw@h.example/",
+    ],
+)
+def test_a_url_a_client_sends_has_the_same_origin_typed_or_requested(url: str) -> None:
+    assert Origin.from_user_url(url) == Origin.from_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://a\nb.example/", "it contains a line break (position 9), which no client sends"),
+        ("https://a.example/\r", "it contains a carriage return (position 18)"),
+        ("https://a.example/\x00", "it contains a control or whitespace character (position 18)"),
+        ("https://a.example/\u2028", "it contains a control or whitespace character (position 18)"),
+        ("ftp://a.example/", "ftp:// is not http:// or https://"),
+        ("wss://a.example/", "wss:// is not http:// or https://"),
+        ("a.example/x", "it has no scheme"),
+        ("https://a.example:65536/", "its port is not a number from 1 to 65535"),
+        ("https://a.example:0/", "its port is not a number from 1 to 65535"),
+        ("https://a.example:-1/", "its port is not a number from 1 to 65535"),
+        ("https:///x", "it has no host"),
+        ("https://[::1/", "its host is not a valid IPv6 address"),
+        ("https://stra\u00dfe..de/", "its host is not a valid host name or address"),
+    ],
+)
+def test_a_typed_url_no_client_sends_is_refused_with_the_reason(url: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)) as caught:
+        Origin.from_user_url(url)
+    assert "a.example" not in str(caught.value)

@@ -178,7 +178,12 @@ _token = st.text(
 )
 _credentials = st.one_of(
     st.builds(BearerToken, _token),
-    st.builds(CondaToken, _token.filter(lambda t: t not in (".", ".."))),
+    st.builds(
+        CondaToken,
+        st.from_regex(r"[A-Za-z0-9\-._~!$&'()*+,;=:@]{1,40}", fullmatch=True).filter(
+            lambda t: t not in (".", "..")
+        ),
+    ),
     st.builds(
         BasicCredential,
         _token.filter(lambda u: ":" not in u),

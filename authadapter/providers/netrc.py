@@ -8,13 +8,20 @@ bodies are skipped up to the blank line that ends them, double-quoted tokens
 may contain spaces and backslash escapes, and the ``default`` entry answers
 for any host no ``machine`` names, as curl and requests do. A ``machine``
 name with a port (``machine host:8443``) applies only to that port.
+
+A file that holds passwords and that group or others may access is used,
+as curl and requests use it, but with one warning naming the file: Python's
+own ``netrc`` module refuses it, and a user who relies on that check should
+learn that this library does not.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +39,7 @@ logger = logging.getLogger("authadapter")
 __all__ = ["NetrcEntry", "NetrcProvider", "netrc_path", "parse_netrc"]
 
 DEFAULT_KEY = "default"
+_SHARED = stat.S_IRWXG | stat.S_IRWXO
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +161,7 @@ class NetrcProvider(Provider):
         self.path = path if path is not None else netrc_path()
         self._lock = threading.Lock()
         self._parsed: tuple[tuple[int, int, int], dict[str, NetrcEntry]] | None = None
+        self._warned_access = False
 
     @property
     def description(self) -> str:
@@ -193,6 +202,19 @@ class NetrcProvider(Provider):
             found.append(StoredEntry(entry.machine, credential, str(self.path)))
         return found
 
+    def _warn_access(self, mode: int, entries: Iterable[NetrcEntry]) -> None:
+        """Once per provider: a file with passwords that group or others may access."""
+        if self._warned_access or os.name != "posix" or not mode & _SHARED:
+            return
+        if any(entry.password for entry in entries):
+            self._warned_access = True
+            logger.warning(
+                "%s: holds passwords but group or others have access (mode %03o); "
+                "'chmod 600' it (Python's netrc module refuses such a file)",
+                self.path,
+                stat.S_IMODE(mode),
+            )
+
     def _read(self) -> dict[str, NetrcEntry]:
         try:
             status = os.stat(self.path)
@@ -209,6 +231,7 @@ class NetrcProvider(Provider):
         for entry in parse_netrc(text or "", str(self.path)):
             key = entry.machine if entry.machine == DEFAULT_KEY else normalize_key(entry.machine)
             machines.setdefault(key, entry)  # the first entry for a machine wins, as in curl
+        self._warn_access(status.st_mode, machines.values())
         with self._lock:
             self._parsed = (stamp, machines)
         return machines

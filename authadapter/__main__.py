@@ -1,0 +1,7 @@
+"""``python -m authadapter``: the command line, through the interpreter at hand (no PATH needed)."""
+
+import sys
+
+from authadapter.cli import main
+
+sys.exit(main())
