@@ -62,13 +62,21 @@ CONFIG_ENV_VARIABLE = "AUTHADAPTER_CONFIG"
 DEFAULT_ORDER = (
     "commands",
     "env",
+    "uv",
     "rattler-auth-file",
     "keyring",
     "rattler-credentials-file",
     "netrc",
     "cargo",
+    "pip-keyring",
 )
-"""Per-host commands first (the most specific setting), then pixi's order, then Cargo."""
+"""Per-host commands first (the most specific setting), then pixi's order, then Cargo.
+
+``uv`` comes before pixi's stores because its entries are scoped to a path:
+a host serving both conda and PyPI gets the uv entry for its PyPI path only.
+``pip-keyring`` comes last: plugins may be slow (a subprocess, a browser), and
+pip too asks the keyring only when nothing else answered.
+"""
 
 SWITCH_GROUPS = {"rattler": ("rattler-auth-file", "rattler-credentials-file")}
 KINDS = ("bearer", "raw", "basic", "conda")

@@ -22,10 +22,12 @@ from authadapter.providers.cargo import CargoProvider
 from authadapter.providers.env import EnvProvider
 from authadapter.providers.keyring_store import KeyringProvider
 from authadapter.providers.netrc import NetrcProvider
+from authadapter.providers.pip_keyring import PipKeyringProvider
 from authadapter.providers.rattler import (
     rattler_auth_file_provider,
     rattler_credentials_file_provider,
 )
+from authadapter.providers.uv import UvProvider
 
 __all__ = ["FACTORIES", "command_provider", "default_providers"]
 
@@ -72,11 +74,13 @@ def _rattler_auth_file(settings: Settings) -> list[CredentialProvider]:
 FACTORIES: dict[str, Factory] = {
     "commands": _commands,
     "env": lambda settings: [EnvProvider()],
+    "uv": lambda settings: [UvProvider()],
     "rattler-auth-file": _rattler_auth_file,
     "keyring": lambda settings: [KeyringProvider()],
     "rattler-credentials-file": lambda settings: [rattler_credentials_file_provider()],
     "netrc": lambda settings: [NetrcProvider()],
     "cargo": lambda settings: [CargoProvider(timeout=settings.timeout)],
+    "pip-keyring": lambda settings: [PipKeyringProvider()],
 }
 
 
