@@ -208,7 +208,8 @@ def test_a_service_of_another_scheme_parses_and_never_matches() -> None:
         ("[[credential]]\nservice = 'https://h/'\nusername = 'u'\ntoken = 't'\n", "'token'"),
         ("[[credential]]\nservice = 'https://h/'\nscheme = 'bearer'\n", "'token' is required"),
         (
-            "[[credential]]\nservice = 'https://h/'\nscheme = 'bearer'\ntoken = 't'\nusername = 'u'\n",
+            "[[credential]]\nservice = 'https://h/'\nscheme = 'bearer'\ntoken = 't'\n"
+            "username = 'u'\n",
             "'username' cannot be given",
         ),
         ("[[credential]]\nservice = 'https://h/'\nscheme = 'digest'\nusername = 'u'\n", "basic or"),

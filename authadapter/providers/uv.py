@@ -1,4 +1,4 @@
-"""uv's stores: ``credentials.toml`` (``uv auth login``) and ``UV_INDEX_<NAME>_USERNAME``/``_PASSWORD``.
+"""uv's stores: ``credentials.toml`` (``uv auth login``) and ``UV_INDEX_<NAME>_USERNAME``.
 
 Both are matched as uv 0.13 matches them (``uv_format``), so a user who
 logged in with uv gets the same credential from ``RegistryAuth``:

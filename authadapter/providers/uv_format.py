@@ -35,7 +35,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from authadapter._credentials import BasicCredential, BearerToken, Credential
 from authadapter._exceptions import StoreError, StoreFormatError
@@ -92,15 +92,12 @@ def parse_location(url: str) -> UvLocation:
     except ValueError:  # a port that is not a number, a host that cannot be encoded
         origin = None
     path = _remove_dot_segments(parts.path or "/") if parts.netloc else parts.path
-    if origin is None:
-        shown = f"{parts.scheme}:{path}"
-    else:
-        shown = f"{origin}{path}"
+    shown = f"{parts.scheme}:{path}" if origin is None else f"{origin}{path}"
     return UvLocation(origin, path, parts.query, shown)
 
 
 def is_path_prefix(prefix: str, path: str) -> bool:
-    """Whether ``path`` lies under ``prefix``, whole segments only (``/org`` is not under ``/or``)."""
+    """Whether ``path`` lies under ``prefix`` by whole segments: ``/orgX`` is not under ``/org``."""
     if path == prefix:
         return True
     if not path.startswith(prefix):
@@ -304,7 +301,8 @@ def parse_uv_toml_indexes(text: str, where: str) -> list[NamedIndex]:
 
 def _toml(text: str, where: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as error:
         raise StoreFormatError(f"{where}: not valid TOML ({_position(error)})") from None
 
