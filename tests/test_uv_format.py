@@ -6,7 +6,11 @@ The matching cases are the ones checked against uv 0.13.9 itself
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from authadapter import BasicCredential, BearerToken, InvalidCredentialError
 from authadapter._exceptions import StoreError, StoreFormatError
@@ -17,6 +21,7 @@ from authadapter.providers.uv_format import (
     index_root,
     index_variable,
     is_index_name,
+    is_path_prefix,
     parse_credentials,
     parse_index_setting,
     parse_location,
@@ -323,3 +328,103 @@ def test_the_first_index_of_a_name_counts() -> None:
     second = NamedIndex("corp", "https://b/", "uv.toml")
 
     assert first_by_name([first, second]) == [first]
+
+
+# hostile input --------------------------------------------------------------------------------
+
+EXAMPLES = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=12),
+    st.sampled_from(["basic", "bearer", "https://h/x", "h/x", "ftp://h/", SECRET]),
+    st.lists(st.text(max_size=4), max_size=2),
+)
+
+
+def _as_toml_value(value: object) -> str:
+    if value is None:
+        return '""'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(json.dumps(v) for v in value) + "]"
+    return str(value)
+
+
+@EXAMPLES
+@given(st.text(max_size=300))
+def test_any_text_is_entries_or_a_one_line_format_error(text: str) -> None:
+    message = ""
+    try:
+        parse_credentials(text, WHERE)
+    except StoreFormatError as error:
+        message = str(error)
+    assert "\n" not in message
+
+
+@EXAMPLES
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["service", "username", "password", "token", "scheme", "other"]),
+            VALUES,
+            max_size=6,
+        ),
+        max_size=4,
+    )
+)
+def test_any_tables_are_entries_or_a_format_error_without_the_secret(
+    tables: list[dict[str, object]],
+) -> None:
+    text = "".join(
+        "[[credential]]\n"
+        + "".join(
+            f"{key} = {_as_toml_value(value)}\n"
+            for key, value in table.items()
+            if value is not None
+        )
+        for table in tables
+    )
+    try:
+        entries = parse_credentials(text, WHERE)
+    except StoreFormatError as error:
+        message = str(error)
+        assert "\n" not in message
+        assert SECRET not in message.replace(f"'{SECRET}'", "")  # a service may be shown
+        return
+    for entry in entries:
+        assert SECRET not in repr(entry)
+
+
+SEGMENTS = st.lists(st.sampled_from(["a", "ab", "b", "simple", ""]), max_size=4)
+
+
+@EXAMPLES
+@given(st.lists(SEGMENTS, max_size=5), SEGMENTS)
+def test_the_chosen_entry_is_the_longest_whole_segment_prefix(
+    services: list[list[str]], request: list[str]
+) -> None:
+    text = "".join(
+        basic("https://h/" + "/".join(path), f"user{n}") for n, path in enumerate(services)
+    )
+    url = "https://h/" + "/".join(request)
+    entries = parse_credentials(text, WHERE)
+    location = parse_location(url)
+    covering = [e for e in entries if is_path_prefix(e.service.path, location.path)]
+    try:
+        chosen = select_entry(entries, location, None, WHERE)
+    except StoreError:
+        longest = max(len(e.service.path) for e in covering)
+        assert sum(len(e.service.path) == longest for e in covering) > 1
+        return
+    if chosen is None:
+        assert covering == []
+        return
+    assert chosen in covering
+    assert all(len(e.service.path) <= len(chosen.service.path) for e in covering)
+    rest = location.path[len(chosen.service.path) :]
+    assert rest == "" or chosen.service.path.endswith("/") or rest.startswith("/")
