@@ -381,3 +381,17 @@ def test_config_and_list_show_the_uv_store(default_uv_store: Path) -> None:
     [row] = [row for row in listed.splitlines() if str(default_uv_store) in row]
     assert row.startswith("https://repo.example.org/pypi")
     assert SECRET not in listed
+
+
+def test_a_rewritten_settings_file_moves_the_index(uv: Uv) -> None:
+    settings = uv.project / "uv.toml"
+    settings.write_text(f'[[index]]\nname = "corp"\nurl = "{HOST}/old/"\n')
+    provider = uv.provider(**index_env("CORP"))
+    assert sent(provider, f"{HOST}/old/x") is not None
+
+    settings.write_text(f'[[index]]\nname = "corp"\nurl = "{HOST}/new-place/"\n')
+
+    assert sent(provider, f"{HOST}/old/x") is None
+    assert sent(provider, f"{HOST}/new-place/x") is not None
+    settings.unlink()
+    assert sent(provider, f"{HOST}/new-place/x") is None

@@ -28,6 +28,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -57,6 +58,21 @@ logger = logging.getLogger("authadapter")
 _INDEX_CREDENTIAL = re.compile(r"UV_INDEX_\w+_(USERNAME|PASSWORD)")
 
 
+@dataclass(frozen=True, slots=True)
+class _IndexCredentials:
+    """A named index whose ``UV_INDEX_<NAME>_*`` variables are set, and where they apply."""
+
+    index: NamedIndex
+    root: UvLocation
+    username: str | None
+    password: str | None = field(repr=False)
+
+    @property
+    def source(self) -> str:
+        variable = index_variable(self.index.name, "USERNAME")
+        return f"{variable}/_PASSWORD (index {self.index.name!r} from {self.index.defined_in})"
+
+
 class UvProvider(Provider):
     """uv's ``credentials.toml`` and its index credential variables.
 
@@ -74,6 +90,7 @@ class UvProvider(Provider):
         }
         # without a variable no index can carry credentials: skip the settings files
         self._settings = UvSettings(environ, cwd or _cwd()) if self._variables else None
+        self._known: tuple[object, list[_IndexCredentials]] = (None, [])
         self._warned: set[str] = set()
 
     @property
@@ -96,7 +113,7 @@ class UvProvider(Provider):
             indexes = self._indexes(origin)
         except StoreError as error:
             return Failure(str(error))
-        scoped = any(root.path != "/" for _, root in indexes) or any(
+        scoped = any(index.root.path != "/" for index in indexes) or any(
             entry.service.origin == origin and entry.service.path != "/" for entry in entries
         )
         ttl = 0.0 if scoped else None
@@ -125,48 +142,46 @@ class UvProvider(Provider):
             found.append(StoredEntry(entry.service.shown, credential, str(self.path)))
         return found
 
-    def _indexes(self, origin: Origin) -> list[tuple[NamedIndex, UvLocation]]:
-        """The named indexes of ``origin`` that a variable gives credentials, with their roots."""
+    def _indexes(self, origin: Origin) -> list[_IndexCredentials]:
+        """The named indexes of ``origin`` that a variable gives credentials."""
         if self._settings is None:
             return []
-        found = []
-        for index in self._settings.indexes():
-            if not (self._variable(index, "USERNAME") or self._variable(index, "PASSWORD")):
-                continue
-            try:
-                root = index_root(index.url)
-            except ValueError:
-                continue
-            if root.origin == origin:
-                found.append((index, root))
-        return found
-
-    def _variable(self, index: NamedIndex, suffix: str) -> str | None:
-        return self._variables.get(index_variable(index.name, suffix)) or None
+        indexes = self._settings.indexes()
+        source, known = self._known
+        if indexes is not source:  # a settings file changed: map the names again
+            known = []
+            for index in indexes:
+                username = self._variables.get(index_variable(index.name, "USERNAME")) or None
+                password = self._variables.get(index_variable(index.name, "PASSWORD")) or None
+                if username is None and password is None:
+                    continue
+                try:
+                    root = index_root(index.url)
+                except ValueError:
+                    continue
+                known.append(_IndexCredentials(index, root, username, password))
+            self._known = (indexes, known)
+        return [index for index in known if index.root.origin == origin]
 
     def _from_index(
         self,
-        index: NamedIndex,
+        index: _IndexCredentials,
         request: UvLocation,
         entries: Sequence[UvEntry],
         ttl: float | None,
     ) -> LookupResult:
-        username = self._variable(index, "USERNAME")
-        password = self._variable(index, "PASSWORD")
-        source = f"{index_variable(index.name, 'USERNAME')}/_PASSWORD (index {index.name!r}"
-        source += f" from {index.defined_in})"
-        if password is None and username is not None:
+        if index.password is None and index.username is not None:
             try:
-                entry = select_entry(entries, request, username, str(self.path))
+                entry = select_entry(entries, request, index.username, str(self.path))
             except StoreError:  # cannot happen with a username, but never guess
                 entry = None
             if entry is not None:
-                return self._found(entry, ttl, f"{source}, password from ")
+                return self._found(entry, ttl, f"{index.source}, password from ")
         try:
-            credential: Credential = BasicCredential(username or "", password or "")
+            credential: Credential = BasicCredential(index.username or "", index.password or "")
         except InvalidCredentialError as error:
-            return Failure(f"{source}: {error}", ttl=ttl)
-        return Found(credential, source, ttl=ttl)
+            return Failure(f"{index.source}: {error}", ttl=ttl)
+        return Found(credential, index.source, ttl=ttl)
 
     def _found(self, entry: UvEntry, ttl: float | None, prefix: str = "") -> LookupResult:
         where = f"{self.path} (service {entry.service.shown!r})"
@@ -182,17 +197,15 @@ class UvProvider(Provider):
             logger.warning("%s", message)
 
 
-def _deepest(
-    indexes: Sequence[tuple[NamedIndex, UvLocation]], request: UvLocation
-) -> NamedIndex | None:
+def _deepest(indexes: Sequence[_IndexCredentials], request: UvLocation) -> _IndexCredentials | None:
     """The index whose root holds the request's path; the longest root wins, then the first."""
-    best: tuple[NamedIndex, UvLocation] | None = None
-    for index, root in indexes:
-        if is_path_prefix(root.path, request.path) and (
-            best is None or len(root.path) > len(best[1].path)
+    best: _IndexCredentials | None = None
+    for index in indexes:
+        if is_path_prefix(index.root.path, request.path) and (
+            best is None or len(index.root.path) > len(best.root.path)
         ):
-            best = (index, root)
-    return None if best is None else best[0]
+            best = index
+    return best
 
 
 def _username(url: str) -> str | None:

@@ -43,7 +43,7 @@ __all__ = [
     "ParsedFile",
     "UvSettings",
     "uv_credentials_path",
-    "uv_system_config_path",
+    "uv_system_config_candidates",
     "uv_user_config_path",
 ]
 
@@ -83,20 +83,17 @@ def uv_user_config_path(env: Mapping[str, str]) -> Path:
     return base / "uv" / "uv.toml"
 
 
-def uv_system_config_path(env: Mapping[str, str]) -> Path | None:
-    """uv's system-level ``uv.toml``, when one exists."""
+def uv_system_config_candidates(env: Mapping[str, str]) -> list[Path]:
+    """Where uv looks for its system-level ``uv.toml``, in order; the first that exists counts."""
     if sys.platform == "win32":
         drive = env.get("SYSTEMDRIVE")
-        candidate = Path(f"{drive}\\") / "ProgramData" / "uv" / "uv.toml" if drive else None
-        return candidate if candidate is not None and candidate.is_file() else None
+        return [Path(f"{drive}\\") / "ProgramData" / "uv" / "uv.toml"] if drive else []
+    candidates = []
     for directory in (env.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":"):
         if not directory:
             break
-        candidate = Path(directory) / "uv" / "uv.toml"
-        if candidate.is_file():
-            return candidate
-    fallback = Path("/etc/uv/uv.toml")
-    return fallback if fallback.is_file() else None
+        candidates.append(Path(directory) / "uv" / "uv.toml")
+    return [*candidates, Path("/etc/uv/uv.toml")]
 
 
 class ParsedFile(Generic[T]):
@@ -112,11 +109,17 @@ class ParsedFile(Generic[T]):
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
         self._value: T | None = None
+        self.generation = 0
+        """Changes whenever ``read`` starts returning something else."""
 
     def read(self) -> T | None:
         try:
             status = os.stat(self.path)
         except (FileNotFoundError, NotADirectoryError):
+            with self._lock:
+                if self._stamp is not None:
+                    self._stamp, self._value = None, None
+                    self.generation += 1
             return None
         except OSError as error:
             raise StoreError(f"{self.path}: cannot read ({error.strerror})") from None
@@ -130,7 +133,12 @@ class ParsedFile(Generic[T]):
         value = self._parse(text, str(self.path))
         with self._lock:
             self._stamp, self._value = stamp, value
+            self.generation += 1
         return value
+
+
+_UvToml = ParsedFile[list[NamedIndex]]
+_Pyproject = ParsedFile[list[NamedIndex] | None]
 
 
 class UvSettings:
@@ -138,56 +146,78 @@ class UvSettings:
 
     ``UV_INDEX`` and ``UV_DEFAULT_INDEX`` come first (they stand for
     command-line options), then the project's file, the user's and the
-    system's. Of two indexes with one name the first counts. Files are read
-    when asked and re-read only when they change.
+    system's. Of two indexes with one name the first counts. The candidate
+    files are fixed when the settings are made; a lookup costs one ``stat``
+    per candidate consulted, and files are re-read only when they change.
     """
 
     def __init__(self, env: Mapping[str, str], cwd: Path | None) -> None:
-        self._env = dict(env)
-        self._cwd = cwd
-        self._files: dict[tuple[Path, str], ParsedFile[list[NamedIndex] | None]] = {}
+        self._given = [
+            index
+            for variable in ("UV_INDEX", "UV_DEFAULT_INDEX")
+            for index in parse_index_setting(env.get(variable, ""), variable)
+        ]
+        self._project_files: list[tuple[_UvToml, _Pyproject]] = []
+        self._groups: list[list[_UvToml]] = []  # in each, the first file that exists counts
+        named = env.get("UV_CONFIG_FILE")
+        if env.get("UV_NO_CONFIG", "").strip().lower() in _TRUE:
+            pass
+        elif named:
+            self._groups = [[ParsedFile(Path(named), parse_uv_toml_indexes)]]
+        else:
+            directories = [] if cwd is None else [cwd, *cwd.parents]
+            self._project_files = [
+                (
+                    ParsedFile(directory / "uv.toml", parse_uv_toml_indexes),
+                    ParsedFile(directory / "pyproject.toml", parse_pyproject_indexes),
+                )
+                for directory in directories
+            ]
+            system = uv_system_config_candidates(env)
+            self._groups = [
+                [ParsedFile(uv_user_config_path(env), parse_uv_toml_indexes)],
+                [ParsedFile(path, parse_uv_toml_indexes) for path in system],
+            ]
+        self._memo: tuple[tuple[tuple[int, int], ...], list[NamedIndex]] | None = None
         self._warned: set[str] = set()
 
     def indexes(self) -> list[NamedIndex]:
-        """Every named index; raises ``StoreError`` for a ``uv.toml`` uv could not read either."""
-        found: list[NamedIndex] = []
-        for variable in ("UV_INDEX", "UV_DEFAULT_INDEX"):
-            found.extend(parse_index_setting(self._env.get(variable, ""), variable))
-        if self._env.get("UV_NO_CONFIG", "").strip().lower() in _TRUE:
-            return first_by_name(found)
-        named = self._env.get("UV_CONFIG_FILE")
-        if named:
-            found.extend(self._read(Path(named), "uv.toml") or [])
-            return first_by_name(found)
-        found.extend(self._project())
-        found.extend(self._read(uv_user_config_path(self._env), "uv.toml") or [])
-        system = uv_system_config_path(self._env)
-        if system is not None:
-            found.extend(self._read(system, "uv.toml") or [])
-        return first_by_name(found)
+        """Every named index; raises ``StoreError`` for a ``uv.toml`` uv could not read either.
 
-    def _project(self) -> list[NamedIndex]:
-        if self._cwd is None:
-            return []
-        for directory in (self._cwd, *self._cwd.parents):
-            indexes = self._read(directory / "uv.toml", "uv.toml")
+        The same list object is returned while no file changed.
+        """
+        consulted: list[tuple[int, int]] = []
+        found = [*self._given, *self._project(consulted)]
+        for group in self._groups:
+            for parsed in group:
+                value = parsed.read()
+                consulted.append((id(parsed), parsed.generation))
+                if value is not None:
+                    found.extend(value)
+                    break
+        key = tuple(consulted)
+        memo = self._memo
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        indexes = first_by_name(found)
+        self._memo = (key, indexes)
+        return indexes
+
+    def _project(self, consulted: list[tuple[int, int]]) -> list[NamedIndex]:
+        for uv_toml, pyproject in self._project_files:
+            indexes = uv_toml.read()
+            consulted.append((id(uv_toml), uv_toml.generation))
             if indexes is not None:
                 return indexes
             try:
-                indexes = self._read(directory / "pyproject.toml", "pyproject.toml")
+                indexes = pyproject.read()
             except StoreFormatError as error:  # uv warns and looks further up
                 if str(error) not in self._warned:
                     self._warned.add(str(error))
                     logger.warning("%s; skipped, as uv skips it", error)
+                consulted.append((id(pyproject), -1))
                 continue
+            consulted.append((id(pyproject), pyproject.generation))
             if indexes is not None:
                 return indexes
         return []
-
-    def _read(self, path: Path, kind: str) -> list[NamedIndex] | None:
-        key = (path, kind)
-        parsed = self._files.get(key)
-        if parsed is None:
-            parse = parse_pyproject_indexes if kind == "pyproject.toml" else parse_uv_toml_indexes
-            parsed = self._files.setdefault(key, ParsedFile(path, parse))
-        return parsed.read()
