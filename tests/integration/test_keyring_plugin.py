@@ -186,11 +186,13 @@ def test_the_plugins_host_gets_its_token_and_no_other_host_does(
     questions = asked(tmp_path)
     assert questions[0] == [url, None, True]  # the URL first, no username, inside own_lookup()
     assert all(username is None and inside for _, username, inside in questions)
-    assert [service for service, _, _ in questions[1:]] == [
+    # the other host: pip's three forms, asked again after its 401, and never answered
+    assert [service for service, _, _ in questions[1:4]] == [
         f"{other.url}/simple/pkg/",
         f"{other.url}/",
         f"127.0.0.3:{other.port}",
     ]
+    assert {service for service, _, _ in questions[4:]} <= {s for s, _, _ in questions[1:4]}
 
 
 def test_a_plugin_that_raises_is_a_warning_and_the_next_store_answers(
