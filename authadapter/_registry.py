@@ -120,9 +120,22 @@ def _cargo(settings: Settings) -> Sequence[CredentialProvider]:
     return [CargoProvider(timeout=settings.timeout)]
 
 
+def _uv(settings: Settings) -> Sequence[CredentialProvider]:
+    from .providers.uv import UvProvider
+
+    return [UvProvider()]
+
+
+def _pip_keyring(settings: Settings) -> Sequence[CredentialProvider]:
+    from .providers.pip_keyring import PipKeyringProvider
+
+    return [PipKeyringProvider()]
+
+
 BUILTINS: tuple[ProviderEntry, ...] = (
     ProviderEntry("commands", _commands, "per-host commands from [[commands]]"),
     ProviderEntry("env", _env, "the environment variable AUTHADAPTER_CREDENTIALS"),
+    ProviderEntry("uv", _uv, "uv's credentials.toml and UV_INDEX_<NAME>_USERNAME/_PASSWORD"),
     ProviderEntry(
         "rattler-auth-file",
         _rattler_auth_file,
@@ -140,11 +153,15 @@ BUILTINS: tuple[ProviderEntry, ...] = (
     ),
     ProviderEntry("netrc", _netrc, "$NETRC, else ~/.netrc"),
     ProviderEntry("cargo", _cargo, "Cargo's registries and credential providers"),
+    ProviderEntry("pip-keyring", _pip_keyring, "python-keyring as pip asks it (keyring plugins)"),
 )
 """The built-in stores in their default order: per-host commands first (the
 most specific setting), our variable (a CI job's value overrides the machine),
-then pixi's order, then Cargo. The ``writable`` ones in this order are pixi's
-rule for where ``pixi auth login`` writes."""
+uv's store (its entries are scoped to a path: a host serving both conda and
+PyPI gets the uv entry for its PyPI path only), then pixi's order, then
+Cargo, then keyring plugins (they may be slow, a subprocess or a browser, and
+pip too asks the keyring only when nothing else answered). The ``writable``
+ones in this order are pixi's rule for where ``pixi auth login`` writes."""
 
 
 def _groups(entries: Sequence[ProviderEntry]) -> dict[str, tuple[str, ...]]:

@@ -446,16 +446,17 @@ def test_which_shows_every_store_and_the_one_used(
     lines = out.splitlines()
     assert lines[0] == "https://repo.example.org"
     assert lines[1].split() == ["env", "nothing"]
-    assert lines[2].split(None, 1) == [
+    assert lines[2].split() == ["uv", "nothing"]
+    assert lines[3].split(None, 1) == [
         "rattler-auth-file",
         f"{auth_file} (key '*.example.org'): Authorization: Bearer ***   <- used",
     ]
-    assert lines[3].split() == ["keyring", "nothing"]
-    assert lines[4].split(None, 1) == [
+    assert lines[4].split() == ["keyring", "nothing"]
+    assert lines[5].split(None, 1) == [
         "rattler-credentials-file",
         f"{home} (key 'repo.example.org'): path /t/***/",
     ]
-    assert lines[5].split() == ["netrc", "nothing"]
+    assert lines[6].split() == ["netrc", "nothing"]
     assert "auth-file-tok" not in out
     assert "home-conda-tok" not in out
 

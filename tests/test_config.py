@@ -204,7 +204,7 @@ def test_keyword_arguments_override_the_file(
 
 def test_the_default_chain_follows_order_and_switches(tmp_path: Path) -> None:
     names = [p.name for p in default_providers(Settings())]
-    assert names[:4] == ["env", "keyring", "rattler-credentials-file", "netrc"]
+    assert names[:5] == ["env", "uv", "keyring", "rattler-credentials-file", "netrc"]
     settings = parse_config(
         "[providers]\norder = ['netrc', 'env', 'keyring']\nkeyring = false\n", CONFIG
     )
