@@ -11,8 +11,9 @@ One TOML file, ``config.toml`` in the platform's user configuration directory
 
     [providers]
     order = ["commands", "env", "rattler-auth-file", "keyring",
-             "rattler-credentials-file", "netrc", "cargo"]
+             "rattler-credentials-file", "netrc", "cargo", "git"]
     keyring = false                # switch one store off (or "rattler" for both files)
+    git = true                     # switch on a store that is off by default
 
     [[commands]]
     hosts = ["pkgs.example.org"]
@@ -49,6 +50,7 @@ __all__ = [
     "CONFIG_ENV_VARIABLE",
     "DEFAULT_ORDER",
     "KINDS",
+    "OFF_BY_DEFAULT",
     "CommandSpec",
     "Settings",
     "config_path",
@@ -67,8 +69,16 @@ DEFAULT_ORDER = (
     "rattler-credentials-file",
     "netrc",
     "cargo",
+    "git",
 )
-"""Per-host commands first (the most specific setting), then pixi's order, then Cargo."""
+"""Per-host commands first (the most specific setting), then pixi's order, then Cargo, then git."""
+
+OFF_BY_DEFAULT = frozenset({"git"})
+"""Providers asked only when switched on (``[providers] git = true``).
+
+git's helpers hold credentials for code hosting; sending them to a package
+registry on the same host is what a user may want, but must choose.
+"""
 
 SWITCH_GROUPS = {"rattler": ("rattler-auth-file", "rattler-credentials-file")}
 KINDS = ("bearer", "raw", "basic", "conda")
@@ -122,13 +132,13 @@ class Settings:
     path: Path | None = None
 
     def is_enabled(self, name: str) -> bool:
-        """Whether provider ``name`` is switched on (every provider is, unless switched off)."""
+        """Whether provider ``name`` is on: unless switched off, or off by default and not on."""
         if name in self.enabled:
             return self.enabled[name]
         for group, members in SWITCH_GROUPS.items():
             if name in members and group in self.enabled:
                 return self.enabled[group]
-        return True
+        return name not in OFF_BY_DEFAULT
 
 
 def config_path() -> Path:

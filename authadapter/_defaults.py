@@ -8,7 +8,8 @@ and docs/configuration.md.
 
 Each store is one named entry of ``FACTORIES``; the configuration's
 ``providers.order`` and switches (``Settings``) pick and order them. A new
-store is one more entry, plus its name in ``_config.DEFAULT_ORDER``.
+store is one more entry, plus its name in ``_config.DEFAULT_ORDER`` (and in
+``_config.OFF_BY_DEFAULT`` when it must be switched on, as ``git``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from authadapter._credentials import BasicCredential, BearerToken, CondaToken, C
 from authadapter._provider import CredentialProvider
 from authadapter.providers.cargo import CargoProvider
 from authadapter.providers.env import EnvProvider
+from authadapter.providers.git import GitProvider
 from authadapter.providers.keyring_store import KeyringProvider
 from authadapter.providers.netrc import NetrcProvider
 from authadapter.providers.rattler import (
@@ -65,8 +67,12 @@ def _commands(settings: Settings) -> list[CredentialProvider]:
 
 
 def _rattler_auth_file(settings: Settings) -> list[CredentialProvider]:
-    provider = rattler_auth_file_provider()
+    provider = rattler_auth_file_provider(refresh_timeout=settings.timeout)
     return [] if provider is None else [provider]
+
+
+def _rattler_credentials_file(settings: Settings) -> list[CredentialProvider]:
+    return [rattler_credentials_file_provider(refresh_timeout=settings.timeout)]
 
 
 FACTORIES: dict[str, Factory] = {
@@ -74,9 +80,10 @@ FACTORIES: dict[str, Factory] = {
     "env": lambda settings: [EnvProvider()],
     "rattler-auth-file": _rattler_auth_file,
     "keyring": lambda settings: [KeyringProvider()],
-    "rattler-credentials-file": lambda settings: [rattler_credentials_file_provider()],
+    "rattler-credentials-file": _rattler_credentials_file,
     "netrc": lambda settings: [NetrcProvider()],
     "cargo": lambda settings: [CargoProvider(timeout=settings.timeout)],
+    "git": lambda settings: [GitProvider(timeout=settings.timeout)],
 }
 
 
