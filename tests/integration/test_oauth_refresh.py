@@ -25,6 +25,7 @@ from tests.fixtures_secret_service import SecretService
 from tests.integration.test_pyrattler_interop import REPODATA
 from tests.oauth_endpoint import TokenEndpoint, oauth_value
 from tests.servers import LoopbackServer, Received, Reply
+from tests.test_cli import run_cli
 
 Start = Callable[..., LoopbackServer]
 
@@ -236,3 +237,18 @@ def test_we_read_the_entry_py_rattler_renewed(
     assert by_rattler.authorization == "Bearer access-renewed-0001"
     assert registry.received[-1].authorization == "Bearer access-renewed-0001"
     assert endpoint.refreshes == 1
+
+
+@pytest.mark.service
+def test_list_shows_a_keyring_oauth_entry_with_its_expiry_and_no_token(
+    loopback_server: Start, secret_service: SecretService
+) -> None:
+    _, url = _endpoint(loopback_server)
+    _store_like_rattler(secret_service, "repo.example.org", oauth_value(url, expires_in=-10))
+
+    listed = run_cli("list")
+
+    assert listed.returncode == 0, listed.stderr
+    assert "OAuth, expired " in listed.stdout
+    assert "refreshable" in listed.stdout
+    assert "access-original-0001" not in listed.stdout + listed.stderr
