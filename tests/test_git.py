@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from authadapter import (
     BasicCredential,
@@ -26,6 +28,7 @@ from authadapter import (
     LookupResult,
     Miss,
     Origin,
+    ProviderError,
     RawToken,
     RegistryAuth,
 )
@@ -416,3 +419,30 @@ def test_source_and_repr_show_no_secret(git_home: GitHome) -> None:
     assert isinstance(result, Found)
     for text in (result.source, repr(result), repr(provider), provider.description):
         assert "git-pass-000d" not in text
+
+
+@given(st.binary(max_size=300))
+def test_any_output_of_git_is_an_answer_or_a_clear_error(output: bytes) -> None:
+    try:
+        answer = parse_credential_output(output, 1_000_000.0)
+    except (ProviderError, InvalidCredentialError) as error:
+        message = str(error)
+    else:
+        assert answer.credential is None or answer.credential.authorization()
+        return
+    assert message
+    assert "\n" not in message
+
+
+@given(st.text(max_size=40), st.one_of(st.none(), st.text(max_size=40)))
+def test_no_host_or_path_can_add_an_attribute(host: str, path: str | None) -> None:
+    try:
+        request = credential_request("https", host, path)
+    except ProviderError:
+        assert "\n" in host + (path or "") or "\0" in host + (path or "")
+        return
+    lines = request.decode("utf-8").split("\n")
+    assert lines[-2:] == ["", ""]
+    assert [line.partition("=")[0] for line in lines[:-2]] == (
+        ["capability[]", "protocol", "host"] + ([] if path is None else ["path"])
+    )

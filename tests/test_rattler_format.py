@@ -312,3 +312,33 @@ def test_with_oauth_entry_replaces_in_place_keeping_spelling_and_order() -> None
     assert updated["a.org"] == original["a.org"]
     assert updated["s3://bucket"] == original["s3://bucket"]
     assert with_oauth_entry({}, "x.org", renewed) == {"x.org": dump_oauth_value(renewed)}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_TOKEN = st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=12)
+_REQUIRED = ("access_token", "token_endpoint", "client_id")
+_OAUTH_FIELDS = st.fixed_dictionaries(
+    {name: _TOKEN | _JSON for name in _REQUIRED},
+    optional={name: _JSON | _TOKEN for name in OAUTH if name not in _REQUIRED},
+)
+
+
+@given(_OAUTH_FIELDS)
+def test_any_oauth_value_is_an_entry_or_a_reason_without_its_values(
+    body: dict[str, object],
+) -> None:
+    try:
+        login = parse_oauth_value({"OAuth": body})
+    except ValueError as error:
+        message = str(error)
+    else:
+        assert dump_oauth_value(login) == {"OAuth": body}
+        assert login.credential.authorization() == f"Bearer {body['access_token']}"
+        return
+    assert message.startswith("malformed OAuth value")
