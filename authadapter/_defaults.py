@@ -20,6 +20,7 @@ from authadapter._config import CommandSpec, Settings, load_config
 from authadapter._credentials import BasicCredential, BearerToken, CondaToken, Credential, RawToken
 from authadapter._provider import CredentialProvider
 from authadapter.providers.cargo import CargoProvider
+from authadapter.providers.command import process_timeout
 from authadapter.providers.env import EnvProvider
 from authadapter.providers.git import GitProvider
 from authadapter.providers.keyring_store import KeyringProvider
@@ -79,7 +80,10 @@ FACTORIES: dict[str, Factory] = {
     "commands": _commands,
     "env": lambda settings: [EnvProvider()],
     "rattler-auth-file": _rattler_auth_file,
-    "keyring": lambda settings: [KeyringProvider()],
+    # the keyring runs under the chain's timeout: its OAuth refresh must end a little sooner
+    "keyring": lambda settings: [
+        KeyringProvider(refresh_timeout=process_timeout(settings.timeout))
+    ],
     "rattler-credentials-file": _rattler_credentials_file,
     "netrc": lambda settings: [NetrcProvider()],
     "cargo": lambda settings: [CargoProvider(timeout=settings.timeout)],

@@ -45,7 +45,7 @@ from authadapter._provider import Failure, Found, LookupResult, Miss
 
 from ._entry import StoredEntry
 from .keyring_oauth import KeyringOAuthStore
-from .oauth import OAuthRefresher, describe_oauth
+from .oauth import REFRESH_TIMEOUT, OAuthRefresher, describe_oauth
 from .rattler_format import (
     dump_credential_value,
     is_oauth_value,
@@ -88,14 +88,20 @@ class KeyringProvider:
 
     blocking = True
 
-    def __init__(self, service: str = RATTLER_SERVICE, backend: Any = None) -> None:
+    def __init__(
+        self,
+        service: str = RATTLER_SERVICE,
+        backend: Any = None,
+        *,
+        refresh_timeout: float = REFRESH_TIMEOUT,
+    ) -> None:
         self.service = service
         self._backend = backend
         # read now, load later: loading a backend may wait on D-Bus, which
         # belongs in a lookup (under the chain's timeout), not in a constructor
         self._configured = os.environ.get("PYTHON_KEYRING_BACKEND")
         self._lock = threading.Lock()
-        self._refresher = OAuthRefresher()
+        self._refresher = OAuthRefresher(timeout=refresh_timeout)
 
     @property
     def name(self) -> str:

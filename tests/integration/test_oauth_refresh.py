@@ -252,3 +252,20 @@ def test_list_shows_a_keyring_oauth_entry_with_its_expiry_and_no_token(
     assert "OAuth, expired " in listed.stdout
     assert "refreshable" in listed.stdout
     assert "access-original-0001" not in listed.stdout + listed.stderr
+
+
+@pytest.mark.service
+def test_py_rattler_reads_the_keyring_entry_we_renewed(
+    loopback_server: Start, secret_service: SecretService, tmp_path: Path
+) -> None:
+    endpoint, url = _endpoint(loopback_server)
+    registry = loopback_server("127.0.0.2", _channel)
+    _store_like_rattler(secret_service, "127.0.0.2", oauth_value(url, expires_in=30))
+
+    with httpx.Client(auth=RegistryAuth(config=False)) as client:
+        client.get(f"{registry.url}/chan/noarch/repodata.json")
+    (by_rattler,) = _fetch_with_rattler(registry, tmp_path / "cache")
+
+    assert registry.received[0].authorization == "Bearer access-renewed-0001"
+    assert by_rattler.authorization == "Bearer access-renewed-0001"
+    assert endpoint.refreshes == 1
