@@ -101,6 +101,28 @@ def test_registry_auth_sends_the_oauth_token_on_the_wire(
     assert registry.received[0].authorization == "Bearer access-original-0001"
 
 
+def test_the_chain_asks_again_when_the_token_enters_the_margin(
+    loopback_server: Start, tmp_path: Path
+) -> None:
+    endpoint, url = _endpoint(loopback_server)
+    registry = loopback_server("127.0.0.2")
+    _write(rattler_credentials_path(), {"127.0.0.2": oauth_value(url, expires_in=304)})
+    auth = RegistryAuth(config=False, ttl=3600)
+
+    with httpx.Client(auth=auth) as client:
+        client.get(f"{registry.url}/a")
+        client.get(f"{registry.url}/b")
+        time.sleep(4.5)  # the token is now within five minutes of its expiry
+        client.get(f"{registry.url}/c")
+
+    assert [r.authorization for r in registry.received] == [
+        "Bearer access-original-0001",
+        "Bearer access-original-0001",
+        "Bearer access-renewed-0001",
+    ]
+    assert endpoint.refreshes == 1
+
+
 # renewing --------------------------------------------------------------------------
 
 
