@@ -11,8 +11,9 @@ One TOML file, ``config.toml`` in the platform's user configuration directory
 
     [providers]
     order = ["commands", "env", "rattler-auth-file", "keyring",
-             "rattler-credentials-file", "netrc", "cargo"]
+             "rattler-credentials-file", "netrc", "cargo", "git"]
     keyring = false                # switch one store off (or "rattler" for both files)
+    git = true                     # switch on a store that is off by default
 
     [[commands]]
     hosts = ["pkgs.example.org"]
@@ -39,7 +40,7 @@ from typing import Any
 
 from ._exceptions import ConfigError
 from ._origin import normalize_host
-from ._registry import ENTRY_POINT_GROUP, SWITCH_GROUPS, builtin_names
+from ._registry import ENTRY_POINT_GROUP, OFF_BY_DEFAULT, SWITCH_GROUPS, builtin_names
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,6 +51,7 @@ __all__ = [
     "CONFIG_ENV_VARIABLE",
     "DEFAULT_ORDER",
     "KINDS",
+    "OFF_BY_DEFAULT",
     "CommandSpec",
     "Settings",
     "config_path",
@@ -119,13 +121,13 @@ class Settings:
     path: Path | None = None
 
     def is_enabled(self, name: str) -> bool:
-        """Whether provider ``name`` is switched on (every provider is, unless switched off)."""
+        """Whether provider ``name`` is on: unless switched off, or off by default and not on."""
         if name in self.enabled:
             return self.enabled[name]
         for group, members in SWITCH_GROUPS.items():
             if name in members and group in self.enabled:
                 return self.enabled[group]
-        return True
+        return name not in OFF_BY_DEFAULT
 
 
 def config_path() -> Path:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BUILTINS",
     "ENTRY_POINT_GROUP",
+    "OFF_BY_DEFAULT",
     "SWITCH_GROUPS",
     "Installed",
     "ProviderEntry",
@@ -60,6 +61,7 @@ class ProviderEntry:
     the user already has). ``writable``: ``login`` may write to its providers
     (they implement ``WritableStore``). ``group`` is a switch shared with
     other built-ins (``rattler = false`` switches off both rattler files).
+    ``on_by_default`` false: asked only when switched on (``git = true``).
     """
 
     name: str
@@ -69,6 +71,7 @@ class ProviderEntry:
     after: str | None = None
     writable: bool = False
     group: str | None = None
+    on_by_default: bool = True
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
@@ -92,20 +95,22 @@ def _env(settings: Settings) -> Sequence[CredentialProvider]:
 def _rattler_auth_file(settings: Settings) -> Sequence[CredentialProvider]:
     from .providers.rattler import rattler_auth_file_provider
 
-    provider = rattler_auth_file_provider()
+    provider = rattler_auth_file_provider(refresh_timeout=settings.timeout)
     return [] if provider is None else [provider]
 
 
 def _keyring(settings: Settings) -> Sequence[CredentialProvider]:
+    from .providers.command import process_timeout
     from .providers.keyring_store import KeyringProvider
 
-    return [KeyringProvider()]
+    # the keyring runs under the chain's timeout: its OAuth refresh must end a little sooner
+    return [KeyringProvider(refresh_timeout=process_timeout(settings.timeout))]
 
 
 def _rattler_credentials_file(settings: Settings) -> Sequence[CredentialProvider]:
     from .providers.rattler import rattler_credentials_file_provider
 
-    return [rattler_credentials_file_provider()]
+    return [rattler_credentials_file_provider(refresh_timeout=settings.timeout)]
 
 
 def _netrc(settings: Settings) -> Sequence[CredentialProvider]:
@@ -124,6 +129,12 @@ def _uv(settings: Settings) -> Sequence[CredentialProvider]:
     from .providers.uv import UvProvider
 
     return [UvProvider()]
+
+
+def _git(settings: Settings) -> Sequence[CredentialProvider]:
+    from .providers.git import GitProvider
+
+    return [GitProvider(timeout=settings.timeout)]
 
 
 def _pip_keyring(settings: Settings) -> Sequence[CredentialProvider]:
@@ -154,13 +165,18 @@ BUILTINS: tuple[ProviderEntry, ...] = (
     ProviderEntry("netrc", _netrc, "$NETRC, else ~/.netrc"),
     ProviderEntry("cargo", _cargo, "Cargo's registries and credential providers"),
     ProviderEntry("pip-keyring", _pip_keyring, "python-keyring as pip asks it (keyring plugins)"),
+    ProviderEntry(
+        "git", _git, "git's credential helpers (git credential fill)", on_by_default=False
+    ),
 )
 """The built-in stores in their default order: per-host commands first (the
 most specific setting), our variable (a CI job's value overrides the machine),
 uv's store (its entries are scoped to a path: a host serving both conda and
 PyPI gets the uv entry for its PyPI path only), then pixi's order, then
 Cargo, then keyring plugins (they may be slow, a subprocess or a browser, and
-pip too asks the keyring only when nothing else answered). The ``writable``
+pip too asks the keyring only when nothing else answered), then git's
+helpers, off by default: they hold credentials for code hosting, and sending
+them to a package registry on the same host is for the user to choose. The ``writable``
 ones in this order are pixi's rule for where ``pixi auth login`` writes."""
 
 
@@ -173,6 +189,7 @@ def _groups(entries: Sequence[ProviderEntry]) -> dict[str, tuple[str, ...]]:
 
 
 SWITCH_GROUPS: Mapping[str, tuple[str, ...]] = _groups(BUILTINS)
+OFF_BY_DEFAULT = frozenset(entry.name for entry in BUILTINS if not entry.on_by_default)
 """One switch for several built-ins (``rattler``); a plugin cannot join or add one."""
 
 

@@ -14,6 +14,7 @@ import requests
 
 from authadapter import BasicCredential, ConfigError, Found, Miss, Origin, RegistryAuth, cli
 from authadapter._config import (
+    DEFAULT_ORDER,
     CommandSpec,
     Settings,
     config_path,
@@ -209,6 +210,18 @@ def test_the_default_chain_follows_order_and_switches(tmp_path: Path) -> None:
         "[providers]\norder = ['netrc', 'env', 'keyring']\nkeyring = false\n", CONFIG
     )
     assert [p.name for p in default_providers(settings)] == ["netrc", "env"]
+
+
+def test_git_is_last_and_off_until_switched_on() -> None:
+    assert DEFAULT_ORDER[-1] == "git"
+    assert "git" not in [p.name for p in default_providers(Settings())]
+
+    on = parse_config("[providers]\ngit = true\n", CONFIG)
+    reordered = parse_config("[providers]\norder = ['git', 'netrc']\ngit = true\n", CONFIG)
+
+    assert [p.name for p in default_providers(on)][-1] == "git"
+    assert [p.name for p in default_providers(reordered)] == ["git", "netrc"]
+    assert not parse_config("[providers]\norder = ['git']\n", CONFIG).is_enabled("git")
 
 
 def test_default_providers_reads_the_config_file(monkeypatch: pytest.MonkeyPatch) -> None:

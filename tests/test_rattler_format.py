@@ -17,11 +17,15 @@ from authadapter import (
     StoreFormatError,
 )
 from authadapter.providers.rattler_format import (
+    OAuthEntry,
     dump_credential_value,
     dump_document,
+    dump_oauth_value,
     parse_credential_value,
     parse_document,
+    parse_oauth_value,
     with_entry,
+    with_oauth_entry,
     without_entry,
 )
 
@@ -50,9 +54,8 @@ def test_reads_every_kind_pixi_writes() -> None:
 def test_kinds_it_cannot_send_are_skipped_by_key_without_their_secret() -> None:
     document = parse_document(PIXI_FILE, "credentials.json")
 
-    assert [skipped.key for skipped in document.skipped] == ["s3://bucket", "auth.example.io"]
+    assert [skipped.key for skipped in document.skipped] == ["s3://bucket"]
     assert "S3Credentials" in document.skipped[0].reason
-    assert "OAuth" in document.skipped[1].reason
     for skipped in document.skipped:
         for secret in ("AK", "SK", "at", "rt"):
             assert secret not in skipped.reason.split("'")
@@ -203,3 +206,144 @@ def test_dump_then_parse_gives_back_every_credential(entries: dict[str, object])
 
     assert dict(parsed.entries) == entries
     assert parsed.skipped == ()
+
+
+# pixi's OAuth logins ---------------------------------------------------------------
+
+OAUTH = {
+    "access_token": "oauth-access-0001",
+    "refresh_token": "oauth-refresh-0001",
+    "expires_at": 1700000000,
+    "token_endpoint": "https://auth.example.io/token",
+    "revocation_endpoint": None,
+    "client_id": "pixi",
+}
+
+
+def test_oauth_entries_are_parsed_apart_from_the_credentials() -> None:
+    document = parse_document(PIXI_FILE, "credentials.json")
+
+    login = document.oauth["auth.example.io"]
+    assert (login.access_token, login.refresh_token, login.expires_at) == ("at", "rt", 1700000000)
+    assert (login.token_endpoint, login.client_id) == ("https://auth.example.io/token", "pixi")
+    assert login.credential == BearerToken("at")
+    assert "auth.example.io" not in document.entries
+    assert document.keys["auth.example.io"] == "auth.example.io"
+
+
+def test_the_first_spelling_of_a_key_wins_across_kinds() -> None:
+    text = json.dumps(
+        {"Repo.example.org": {"OAuth": OAUTH}, "repo.example.org": {"BearerToken": "b"}}
+    )
+
+    document = parse_document(text, "f")
+
+    assert "repo.example.org" in document.oauth
+    assert document.entries == {}
+    assert document.keys == {"repo.example.org": "Repo.example.org"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"access_token": None}, "access_token"),
+        ({"access_token": ""}, "access_token"),
+        ({"token_endpoint": 3}, "token_endpoint"),
+        ({"client_id": None}, "client_id"),
+        ({"refresh_token": 5}, "refresh_token"),
+        ({"expires_at": "soon"}, "expires_at"),
+        ({"expires_at": 1.5}, "expires_at"),
+        ({"expires_at": True}, "expires_at"),
+        ({"access_token": "bad\ntoken"}, "control character"),
+    ],
+)
+def test_a_malformed_oauth_entry_is_skipped_naming_the_field_not_the_value(
+    change: dict[str, object], field: str
+) -> None:
+    document = parse_document(json.dumps({"a.example.org": {"OAuth": {**OAUTH, **change}}}), "f")
+
+    assert document.oauth == {}
+    assert [s.key for s in document.skipped] == ["a.example.org"]
+    assert field in document.skipped[0].reason
+    assert "oauth-access-0001" not in document.skipped[0].reason
+
+
+def test_oauth_without_refresh_token_or_expiry_is_accepted() -> None:
+    login = parse_oauth_value({"OAuth": {**OAUTH, "refresh_token": None, "expires_at": None}})
+
+    assert login.refresh_token is None
+    assert login.expires_at is None
+
+
+def test_oauth_repr_shows_no_token() -> None:
+    login = parse_oauth_value({"OAuth": OAUTH})
+
+    assert "oauth-access-0001" not in repr(login)
+    assert "oauth-refresh-0001" not in repr(login)
+
+
+def test_a_renewed_entry_keeps_fields_it_does_not_use() -> None:
+    login = parse_oauth_value({"OAuth": {**OAUTH, "audience": "conda", "future": [1]}})
+
+    renewed = login.renewed("oauth-access-0002", None, 1800000000)
+
+    assert dump_oauth_value(renewed) == {
+        "OAuth": {
+            **OAUTH,
+            "audience": "conda",
+            "future": [1],
+            "access_token": "oauth-access-0002",
+            "refresh_token": "oauth-refresh-0001",
+            "expires_at": 1800000000,
+        }
+    }
+    assert renewed.renewed("oauth-access-0003", "oauth-refresh-0003", None).refresh_token == (
+        "oauth-refresh-0003"
+    )
+
+
+def test_with_oauth_entry_replaces_in_place_keeping_spelling_and_order() -> None:
+    original = {
+        "a.org": {"BearerToken": "a"},
+        "Auth.Example.IO": {"OAuth": OAUTH},
+        "s3://bucket": {"S3Credentials": {}},
+    }
+    renewed: OAuthEntry = parse_oauth_value({"OAuth": OAUTH}).renewed("new-access-9", None, 5)
+
+    updated = with_oauth_entry(original, "auth.example.io", renewed)
+
+    assert list(updated) == list(original)
+    assert updated["Auth.Example.IO"]["OAuth"]["access_token"] == "new-access-9"
+    assert updated["a.org"] == original["a.org"]
+    assert updated["s3://bucket"] == original["s3://bucket"]
+    assert with_oauth_entry({}, "x.org", renewed) == {"x.org": dump_oauth_value(renewed)}
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_TOKEN = st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=12)
+_REQUIRED = ("access_token", "token_endpoint", "client_id")
+_OAUTH_FIELDS = st.fixed_dictionaries(
+    {name: _TOKEN | _JSON for name in _REQUIRED},
+    optional={name: _JSON | _TOKEN for name in OAUTH if name not in _REQUIRED},
+)
+
+
+@given(_OAUTH_FIELDS)
+def test_any_oauth_value_is_an_entry_or_a_reason_without_its_values(
+    body: dict[str, object],
+) -> None:
+    try:
+        login = parse_oauth_value({"OAuth": body})
+    except ValueError as error:
+        message = str(error)
+    else:
+        assert dump_oauth_value(login) == {"OAuth": body}
+        assert login.credential.authorization() == f"Bearer {body['access_token']}"
+        return
+    assert message.startswith("malformed OAuth value")

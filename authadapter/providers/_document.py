@@ -5,20 +5,24 @@
 from and how it is cached; matching a URL to a key (rattler's order: exact
 host, then wildcards upwards), listing, and warning once about an entry we
 cannot use must not differ, or ``which`` and ``list`` would disagree between
-stores holding the very same JSON.
+stores holding the very same JSON. An OAuth entry is answered by the
+provider's ``OAuthRefresher``; a store that can be written back to overrides
+``_oauth_store``, the others renew in memory only.
 """
 
 from __future__ import annotations
 
 import logging
 
+from authadapter._credentials import Credential
 from authadapter._exceptions import StoreError
 from authadapter._matching import candidate_keys, normalize_key
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
 from ._entry import StoredEntry
-from .rattler_format import CredentialsDocument
+from .oauth import REFRESH_TIMEOUT, MemoryOAuthStore, OAuthRefresher, OAuthStore, describe_oauth
+from .rattler_format import CredentialsDocument, OAuthEntry
 
 __all__ = ["DocumentProvider"]
 
@@ -33,10 +37,14 @@ class DocumentProvider(Provider):
     that is a non-fatal failure of the lookup, so the chain moves on.
     """
 
-    def __init__(self, where: str, listed_as: str | None = None) -> None:
+    def __init__(
+        self, where: str, listed_as: str | None = None, *, refresh_timeout: float = REFRESH_TIMEOUT
+    ) -> None:
         self._where = where
         self._listed_as = where if listed_as is None else listed_as
         self._warned: set[tuple[str, str]] = set()
+        self._refresher = OAuthRefresher(timeout=refresh_timeout)
+        self._memory = MemoryOAuthStore(self._stored)
 
     @property
     def description(self) -> str:
@@ -50,9 +58,13 @@ class DocumentProvider(Provider):
         if document is None:
             return Miss()
         for key in candidate_keys(origin):
+            source = f"{self._where} (key {document.keys.get(key)!r})"
+            login = document.oauth.get(key)
+            if login is not None:
+                return self._refresher.answer(self._oauth_store(), key, login, source)
             credential = document.entries.get(key)
             if credential is not None:
-                return Found(credential, f"{self._where} (key {document.keys[key]!r})")
+                return Found(credential, source)
         return Miss()
 
     def entries(self) -> list[StoredEntry]:
@@ -60,10 +72,27 @@ class DocumentProvider(Provider):
         document = self._read()
         if document is None:
             return []
-        return [
-            StoredEntry(document.keys[normal], credential, self._listed_as)
-            for normal, credential in document.entries.items()
-        ]
+        now = self._refresher.clock()
+        listed = []
+        for normal, written in document.keys.items():
+            login = document.oauth.get(normal)
+            if login is not None:
+                where = f"{self._listed_as} ({describe_oauth(login, now)})"
+                listed.append(StoredEntry(written, login.credential, where))
+            else:
+                listed.append(StoredEntry(written, document.entries[normal], self._listed_as))
+        return listed
+
+    def _oauth_store(self) -> OAuthStore:
+        """Where a renewed OAuth entry goes: this process's memory, unless overridden."""
+        return self._memory
+
+    def _stored(self, key: str) -> OAuthEntry | Credential | None:
+        """What the store holds under the normalised ``key`` now (for the memory store)."""
+        document = self._read()
+        if document is None:
+            return None
+        return document.oauth.get(key) or document.entries.get(key)
 
     def _read(self) -> CredentialsDocument | None:
         raise NotImplementedError

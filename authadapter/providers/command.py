@@ -142,6 +142,7 @@ class CommandProcess:
         pipe_stdin: bool = False,
         max_output: int = MAX_OUTPUT,
         cwd: str | os.PathLike[str] | None = None,
+        new_session: bool = False,
     ) -> None:
         self.what = what or describe_command(argv)
         self.timeout = timeout
@@ -157,6 +158,7 @@ class CommandProcess:
                 stdout=subprocess.PIPE,
                 env=full_env,
                 cwd=cwd,
+                start_new_session=new_session,  # no controlling terminal: nothing can prompt
             )
         except FileNotFoundError:
             raise ProviderError(f"{self.what} was not found") from None

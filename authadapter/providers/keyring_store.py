@@ -20,6 +20,12 @@ rattler finds entries python-keyring writes (they lack rattler's ``target``
 and ``application`` attributes, which rattler does not search by), and
 python-keyring finds entries rattler writes, so we write through
 python-keyring too.
+
+An OAuth entry that is renewed (see ``oauth``) is written back into the
+keyring item it came from: on the Secret Service the existing items get the
+new secret in place, keeping rattler's attributes (a new item beside the old
+one would leave rattler reading the stale token). Processes renewing at once
+take turns through a lock file in authadapter's cache directory.
 """
 
 from __future__ import annotations
@@ -38,7 +44,14 @@ from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
 from ._entry import StoredEntry
-from .rattler_format import dump_credential_value, parse_credential_value
+from .keyring_oauth import KeyringOAuthStore
+from .oauth import REFRESH_TIMEOUT, OAuthRefresher, describe_oauth
+from .rattler_format import (
+    dump_credential_value,
+    is_oauth_value,
+    parse_credential_value,
+    parse_oauth_value,
+)
 
 __all__ = ["KeyringProvider", "load_backend"]
 
@@ -76,13 +89,20 @@ class KeyringProvider(Provider):
     name = "keyring"
     blocking = True
 
-    def __init__(self, service: str = RATTLER_SERVICE, backend: Any = None) -> None:
+    def __init__(
+        self,
+        service: str = RATTLER_SERVICE,
+        backend: Any = None,
+        *,
+        refresh_timeout: float = REFRESH_TIMEOUT,
+    ) -> None:
         self.service = service
         self._backend = backend
         # read now, load later: loading a backend may wait on D-Bus, which
         # belongs in a lookup (under the chain's timeout), not in a constructor
         self._configured = os.environ.get("PYTHON_KEYRING_BACKEND")
         self._lock = threading.Lock()
+        self._refresher = OAuthRefresher(timeout=refresh_timeout)
 
     @property
     def description(self) -> str:
@@ -146,12 +166,17 @@ class KeyringProvider(Provider):
                 return Miss(ttl=ERROR_TTL)
             if secret is None:
                 continue
+            source = f"keyring (service {self.service!r}, account {key!r})"
             try:
-                credential = parse_credential_value(json.loads(secret))
+                value = json.loads(secret)
+                if is_oauth_value(value):
+                    store = KeyringOAuthStore(backend, self.service)
+                    return self._refresher.answer(store, key, parse_oauth_value(value), source)
+                credential = parse_credential_value(value)
             except ValueError as error:  # JSONDecodeError and bad credentials alike
                 reason = "not JSON" if isinstance(error, json.JSONDecodeError) else str(error)
                 return Failure(f"keyring entry {self.service}/{key}: {reason}")
-            return Found(credential, f"keyring (service {self.service!r}, account {key!r})")
+            return Found(credential, source)
         return Miss()
 
     def entries(self) -> list[StoredEntry]:
@@ -167,15 +192,21 @@ class KeyringProvider(Provider):
                     key = item.get_attributes().get("username")
                     if not key:
                         continue
+                    where = self.description
                     try:
                         value = json.loads(item.get_secret().decode("utf-8"))
-                        credential = parse_credential_value(value)
+                        if is_oauth_value(value):
+                            login = parse_oauth_value(value)
+                            credential: Credential = login.credential
+                            where += f" ({describe_oauth(login, self._refresher.clock())})"
+                        else:
+                            credential = parse_credential_value(value)
                     except ValueError as error:  # not JSON, or a kind we cannot send
                         unreadable = isinstance(error, json.JSONDecodeError | UnicodeDecodeError)
                         reason = "not JSON" if unreadable else error
                         logger.warning("%s: skipping entry %r: %s", self.description, key, reason)
                         continue
-                    found.append(StoredEntry(key, credential, self.description))
+                    found.append(StoredEntry(key, credential, where))
         except Exception as error:
             logger.debug("keyring: listing failed (%s)", type(error).__name__)
         return found

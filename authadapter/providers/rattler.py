@@ -7,24 +7,34 @@ which keeps a lookup cheap without ever serving a stale credential after
 ``pixi auth login`` rewrote it. An entry we cannot use is skipped with one
 warning naming the file and key; a file that is not a JSON object makes the
 lookup fail (the chain moves on) and is never rewritten.
+
+An OAuth entry that is renewed (see ``oauth``) is written back to the file
+it came from, under the file's lock, through a renamed temporary file, with
+every other entry kept as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from authadapter._credentials import Credential
 from authadapter._exceptions import StoreError
 from authadapter._files import atomic_write, locked, read_text
+from authadapter._matching import normalize_key
 
 from ._document import DocumentProvider
+from .oauth import REFRESH_TIMEOUT, OAuthSession, OAuthStore, StoredValue
 from .rattler_format import (
     CredentialsDocument,
+    OAuthEntry,
     dump_document,
     parse_document,
     with_entry,
+    with_oauth_entry,
     without_entry,
 )
 
@@ -50,24 +60,34 @@ def rattler_credentials_path() -> Path:
     return Path.home() / ".rattler" / "credentials.json"
 
 
-def rattler_auth_file_provider() -> RattlerFileProvider | None:
+def rattler_auth_file_provider(
+    *, refresh_timeout: float = REFRESH_TIMEOUT
+) -> RattlerFileProvider | None:
     """The provider for ``$RATTLER_AUTH_FILE``, or ``None`` when the variable is unset."""
     value = os.environ.get(AUTH_FILE_VARIABLE)
     if not value:
         return None
-    return RattlerFileProvider(Path(value).expanduser(), name="rattler-auth-file")
+    return RattlerFileProvider(
+        Path(value).expanduser(), name="rattler-auth-file", refresh_timeout=refresh_timeout
+    )
 
 
-def rattler_credentials_file_provider() -> RattlerFileProvider:
+def rattler_credentials_file_provider(
+    *, refresh_timeout: float = REFRESH_TIMEOUT
+) -> RattlerFileProvider:
     """The provider for ``~/.rattler/credentials.json``."""
-    return RattlerFileProvider(rattler_credentials_path(), name="rattler-credentials-file")
+    return RattlerFileProvider(
+        rattler_credentials_path(), name="rattler-credentials-file", refresh_timeout=refresh_timeout
+    )
 
 
 class RattlerFileProvider(DocumentProvider):
     """One credentials file in rattler's format; it need not exist."""
 
-    def __init__(self, path: Path, *, name: str = "rattler-file") -> None:
-        super().__init__(str(path))
+    def __init__(
+        self, path: Path, *, name: str = "rattler-file", refresh_timeout: float = REFRESH_TIMEOUT
+    ) -> None:
+        super().__init__(str(path), refresh_timeout=refresh_timeout)
         self.path = path
         self.name = name
         self._lock = threading.Lock()
@@ -108,6 +128,18 @@ class RattlerFileProvider(DocumentProvider):
         self._forget()
         return removed
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[OAuthSession]:
+        """Hold the file's lock for one read-refresh-write of an OAuth entry."""
+        try:
+            with locked(self.path) as real:
+                yield _FileSession(self, real)
+        finally:
+            self._forget()
+
+    def _oauth_store(self) -> OAuthStore:
+        return self
+
     def _parse(self, real: Path) -> dict[str, object]:
         text = read_text(real)
         if text is None:
@@ -138,3 +170,23 @@ class RattlerFileProvider(DocumentProvider):
         with self._lock:
             self._stamp, self._document = stamp, document
         return document
+
+
+class _FileSession:
+    """The file read afresh and rewritten while its lock is held."""
+
+    def __init__(self, provider: RattlerFileProvider, real: Path) -> None:
+        self._provider = provider
+        self._real = real
+
+    def current(self, key: str) -> StoredValue:
+        text = read_text(self._real)
+        if text is None:
+            return None
+        document = parse_document(text, str(self._provider.path))
+        normal = normalize_key(key)
+        return document.oauth.get(normal) or document.entries.get(normal)
+
+    def replace(self, key: str, entry: OAuthEntry) -> None:
+        document = self._provider._parse(self._real)
+        atomic_write(self._real, dump_document(with_oauth_entry(document, key, entry)))
