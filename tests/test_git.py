@@ -112,6 +112,8 @@ def _basic_url(host: str, username: str, password: str, scheme: str = "https") -
 class TestGitStoreContract(ProviderContract):
     """git's ``store`` helper through the real git; it keys by exact host (and port)."""
 
+    serves = ("git",)
+
     kinds = ("basic",)
     supports_wildcards = False
     supports_ports = False

@@ -234,6 +234,7 @@ def test_invalid_grant_on_an_expired_token_keeps_the_entry_and_asks_the_next_sto
     before = path.read_bytes()
     netrc = tmp_path / "netrc"
     netrc.write_text("machine repo.example.org login me password netrc-pass-0042\n")
+    netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     chain = ProviderChain([RattlerFileProvider(path, name="rattler-file"), NetrcProvider()])
 

@@ -19,6 +19,8 @@ from keyring.credentials import SimpleCredential
 
 from authadapter import (
     BasicCredential,
+    Credential,
+    CredentialProvider,
     Failure,
     Found,
     LookupResult,
@@ -30,6 +32,7 @@ from authadapter._reentry import inside_own_lookup
 from authadapter.cli import main
 from authadapter.providers.env import EnvProvider
 from authadapter.providers.pip_keyring import PipKeyringProvider, keyring_services
+from tests.provider_contract import ProviderContract
 
 SECRET = "s3cr3t-plugin-token"
 
@@ -214,3 +217,29 @@ def test_which_and_config_show_the_provider() -> None:
     [line] = [line for line in config.splitlines() if line.split()[1:2] == ["pip-keyring"]]
     assert "python-keyring asked as pip asks it" in line
     assert " on " in line
+
+
+class SavedPasswords:
+    """A keyring holding pip-style entries: service ``host[:port]``, as pip saves them."""
+
+    def __init__(self, entries: dict[str, Credential]) -> None:
+        self.entries = entries
+
+    def get_credential(self, service: str, username: str | None) -> SimpleCredential | None:
+        credential = self.entries.get(service)
+        if isinstance(credential, BasicCredential):
+            return SimpleCredential(credential.username, credential.password)
+        return None
+
+
+class TestPipKeyringContract(ProviderContract):
+    """The keyring answers for the exact ``host[:port]`` service it holds, as pip's saves."""
+
+    kinds = ("basic",)
+    supports_wildcards = False
+    normalises_stored_keys = False  # the keyring is asked for a service name, verbatim
+    bare_host_matches_every_port = False  # pip asks for host:port off the default port
+    serves = ("pip-keyring",)
+
+    def build(self, entries: dict[str, Credential]) -> CredentialProvider:
+        return PipKeyringProvider(SavedPasswords(entries))

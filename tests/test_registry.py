@@ -57,6 +57,8 @@ def test_every_builtin_store_has_a_switch_a_place_and_a_config_line(
     spec = "[[commands]]\nhosts = ['h.example']\ncommand = ['true']\n"
     if entry.name == "commands":
         on = parse_config(spec + f"[providers]\norder = ['{entry.name}']\n", CONFIG)
+    if not entry.on_by_default:
+        on = parse_config(f"[providers]\norder = [{entry.name!r}]\n{entry.name} = true\n", CONFIG)
 
     assert default_providers(on) != []
     assert default_providers(off) == []
@@ -270,18 +272,24 @@ def test_every_builtin_store_is_held_to_the_provider_contract() -> None:
     import tests.test_cargo_provider
     import tests.test_defaults
     import tests.test_env
+    import tests.test_git
     import tests.test_keyring_store
     import tests.test_netrc
+    import tests.test_pip_keyring
     import tests.test_rattler
+    import tests.test_uv
     from tests.provider_contract import ProviderContract
 
     modules = (
         tests.test_cargo_provider,
         tests.test_defaults,
         tests.test_env,
+        tests.test_git,
         tests.test_keyring_store,
         tests.test_netrc,
+        tests.test_pip_keyring,
         tests.test_rattler,
+        tests.test_uv,
     )
     served = {
         name

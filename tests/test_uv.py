@@ -90,6 +90,7 @@ def sent(provider: CredentialProvider, url: str) -> Credential | None:
 
 
 class TestUvContract(ProviderContract):
+    serves = ("uv",)
     kinds = ("bearer", "basic")
     supports_wildcards = False
     supports_ports = False  # a port is part of uv's realm: a bare host means its default port
