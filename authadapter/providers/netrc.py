@@ -20,14 +20,13 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from authadapter._credentials import BasicCredential
 from authadapter._exceptions import InvalidCredentialError, StoreError, StoreFormatError
-from authadapter._files import read_text
+from authadapter._filecache import ParsedFile
 from authadapter._matching import normalize_key
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
@@ -159,8 +158,7 @@ class NetrcProvider(Provider):
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path if path is not None else netrc_path()
-        self._lock = threading.Lock()
-        self._parsed: tuple[tuple[int, int, int], dict[str, NetrcEntry]] | None = None
+        self._file = ParsedFile(self.path, self._parse)
         self._warned_access = False
 
     @property
@@ -216,22 +214,12 @@ class NetrcProvider(Provider):
             )
 
     def _read(self) -> dict[str, NetrcEntry]:
-        try:
-            status = os.stat(self.path)
-        except FileNotFoundError:
-            return {}
-        except OSError as error:
-            raise StoreError(f"{self.path}: cannot read ({error.strerror})") from None
-        stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
-        with self._lock:
-            if self._parsed is not None and self._parsed[0] == stamp:
-                return self._parsed[1]
-        text = read_text(self.path)
+        return self._file.read() or {}
+
+    def _parse(self, text: str, where: str) -> dict[str, NetrcEntry]:
         machines: dict[str, NetrcEntry] = {}
-        for entry in parse_netrc(text or "", str(self.path)):
+        for entry in parse_netrc(text, where):
             key = entry.machine if entry.machine == DEFAULT_KEY else normalize_key(entry.machine)
             machines.setdefault(key, entry)  # the first entry for a machine wins, as in curl
-        self._warn_access(status.st_mode, machines.values())
-        with self._lock:
-            self._parsed = (stamp, machines)
+        self._warn_access(self._file.mode, machines.values())
         return machines

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from authadapter._credentials import Credential
-from authadapter._exceptions import StoreError
+from authadapter._filecache import ParsedFile
 from authadapter._files import atomic_write, locked, read_text
 from authadapter._matching import normalize_key
 
@@ -90,9 +89,7 @@ class RattlerFileProvider(DocumentProvider):
         super().__init__(str(path), refresh_timeout=refresh_timeout)
         self.path = path
         self.name = name
-        self._lock = threading.Lock()
-        self._stamp: tuple[int, int, int] | None = None
-        self._document: CredentialsDocument | None = None
+        self._file = ParsedFile(path, self._parse_document)
 
     @property
     def description(self) -> str:
@@ -147,29 +144,15 @@ class RattlerFileProvider(DocumentProvider):
         return dict(parse_document(text, str(self.path)).document)
 
     def _forget(self) -> None:
-        with self._lock:
-            self._stamp = None
-            self._document = None
+        self._file.forget()
+
+    def _parse_document(self, text: str, where: str) -> CredentialsDocument:
+        document = parse_document(text, where)
+        self._warn_skipped(document)
+        return document
 
     def _read(self) -> CredentialsDocument | None:
-        try:
-            status = os.stat(self.path)
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            raise StoreError(f"{self.path}: cannot read ({error.strerror})") from None
-        stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
-        with self._lock:
-            if stamp == self._stamp:
-                return self._document
-        text = read_text(self.path)
-        if text is None:
-            return None
-        document = parse_document(text, str(self.path))
-        self._warn_skipped(document)
-        with self._lock:
-            self._stamp, self._document = stamp, document
-        return document
+        return self._file.read()
 
 
 class _FileSession:

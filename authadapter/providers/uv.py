@@ -34,11 +34,12 @@ from urllib.parse import unquote, urlsplit
 
 from authadapter._credentials import BasicCredential, Credential
 from authadapter._exceptions import InvalidCredentialError, StoreError
+from authadapter._filecache import ParsedFile
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
 from ._entry import StoredEntry
-from .uv_files import ParsedFile, UvSettings, uv_credentials_path
+from .uv_files import UvSettings, uv_credentials_path
 from .uv_format import (
     NamedIndex,
     UvEntry,

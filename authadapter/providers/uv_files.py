@@ -23,13 +23,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TypeVar
 
-from authadapter._exceptions import StoreError, StoreFormatError
-from authadapter._files import read_text
+from authadapter._exceptions import StoreFormatError
+from authadapter._filecache import ParsedFile
 
 from .uv_format import (
     NamedIndex,
@@ -40,7 +39,6 @@ from .uv_format import (
 )
 
 __all__ = [
-    "ParsedFile",
     "UvSettings",
     "uv_credentials_path",
     "uv_system_config_candidates",
@@ -94,47 +92,6 @@ def uv_system_config_candidates(env: Mapping[str, str]) -> list[Path]:
             break
         candidates.append(Path(directory) / "uv" / "uv.toml")
     return [*candidates, Path("/etc/uv/uv.toml")]
-
-
-class ParsedFile(Generic[T]):
-    """A file parsed on first use and again only when its size, inode or mtime changes.
-
-    ``read`` returns ``None`` when the file does not exist and raises
-    ``StoreError`` naming it when it cannot be read or parsed.
-    """
-
-    def __init__(self, path: Path, parse: Callable[[str, str], T]) -> None:
-        self.path = path
-        self._parse = parse
-        self._lock = threading.Lock()
-        self._stamp: tuple[int, int, int] | None = None
-        self._value: T | None = None
-        self.generation = 0
-        """Changes whenever ``read`` starts returning something else."""
-
-    def read(self) -> T | None:
-        try:
-            status = os.stat(self.path)
-        except (FileNotFoundError, NotADirectoryError):
-            with self._lock:
-                if self._stamp is not None:
-                    self._stamp, self._value = None, None
-                    self.generation += 1
-            return None
-        except OSError as error:
-            raise StoreError(f"{self.path}: cannot read ({error.strerror})") from None
-        stamp = (status.st_mtime_ns, status.st_size, status.st_ino)
-        with self._lock:
-            if stamp == self._stamp:
-                return self._value
-        text = read_text(self.path)
-        if text is None:
-            return None
-        value = self._parse(text, str(self.path))
-        with self._lock:
-            self._stamp, self._value = stamp, value
-            self.generation += 1
-        return value
 
 
 _UvToml = ParsedFile[list[NamedIndex]]
