@@ -233,7 +233,12 @@ class Authorizer:
             own = _own_credentials(url, has_authorization)
             if own is not None:
                 return own
-        authority = _authority(url)
+        # _authority(url), inline: this is the warm path of every request
+        if url.startswith("https://"):
+            end = url.find("/", 8)
+            authority = url if end < 0 else url[:end]
+        else:
+            authority = _authority(url)
         hot = self._hot.get(authority)
         if hot is not None and hot[0] > self._now():
             return hot[1]

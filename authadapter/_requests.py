@@ -27,7 +27,7 @@ from requests.utils import requote_uri
 from ._policy import location_without_foreign_token
 
 if TYPE_CHECKING:
-    from ._authorizer import Authorizer
+    from ._authorizer import Authorizer, Decision
     from ._origin import Origin
 
 __all__ = ["prepare"]
@@ -44,24 +44,30 @@ def prepare(authorizer: Authorizer, request: requests.PreparedRequest) -> reques
     decision = authorizer.decide(request.url or "", has_authorization)
     if decision.url is not None:
         request.url = decision.url
-    if decision.authorization is not None:
-        headers["Authorization"] = decision.authorization
-    # a partial, not an object: it is made for every request and is cheaper
-    request.hooks["response"].append(partial(on_response, authorizer, request, [decision]))
+    value = decision.authorization
+    if value is not None:
+        if store is not None:  # what CaseInsensitiveDict.__setitem__ does, without the call
+            store["authorization"] = ("Authorization", value)
+        else:
+            headers["Authorization"] = value
+    # one partial, no object of our own: it is made for every request, and every
+    # container made here costs the garbage collector too
+    request.hooks["response"].append(partial(on_response, authorizer, request, decision))
     return request
 
 
 def on_response(
     authorizer: Authorizer,
     request: requests.PreparedRequest,
-    send: list[Any],
+    decision: Decision,
     response: requests.Response,
     **options: Any,
 ) -> requests.Response:
     """The response hook of one ``Session.send``, called for every response of it.
 
-    ``send`` is the state of the send: the decision the first request went
-    out with, then the origins re-sent to. requests builds every redirect
+    ``request`` is the first request of the send and ``decision`` what it
+    went out with; after a re-send, the state of the send (the decision now
+    carried, the origins re-sent to) is kept on ``request``. requests builds every redirect
     hop from a copy of the first request, so after a re-send with a fresh
     credential the first request is changed too: otherwise each hop would
     go out with the credential just found stale, be rejected, and cost
@@ -78,11 +84,11 @@ def on_response(
     last = response.request
     last_url = last.url or ""
     origin = authorizer.chain.origin_of(last_url)
-    retried: set[Origin] = send[1] if len(send) > 1 else set()
-    if origin in retried:
+    send: _Send | None = getattr(request, _STATE, None)
+    if send is not None and origin in send.retried:
         return response
     retry = authorizer.reconsider(
-        send[0],
+        decision if send is None else send.decision,
         status,
         response.headers.get("WWW-Authenticate"),
         last_url,
@@ -97,10 +103,12 @@ def on_response(
         resent.url = retry.url
     if retry.authorization is not None:
         resent.headers["Authorization"] = retry.authorization
-    retried.add(origin)
-    send[1:] = [retried]
+    if send is None:
+        send = _Send(decision)
+        setattr(request, _STATE, send)
+    send.retried.add(origin)
     if origin == authorizer.chain.origin_of(request.url or ""):  # so later hops carry it
-        send[0] = retry
+        send.decision = retry
         request.headers.pop("Authorization", None)
         if retry.authorization is not None:
             request.headers["Authorization"] = retry.authorization
@@ -110,6 +118,19 @@ def on_response(
     new_response.history.append(response)
     new_response.request = resent
     return new_response
+
+
+_STATE = "_authadapter_send"
+
+
+class _Send:
+    """What one send has done so far, made only when it re-sends (rarely)."""
+
+    __slots__ = ("decision", "retried")
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+        self.retried: set[Origin] = set()
 
 
 def replayable(request: requests.PreparedRequest) -> bool:
