@@ -229,35 +229,36 @@ class Authorizer:
         The warm path: a few substring tests, one dictionary lookup by the
         URL's ``scheme://authority`` and a clock read.
         """
-        if has_authorization or "@" in url or "/t/" in url or not url.isprintable():
-            own = _own_credentials(url, has_authorization)
-            if own is not None:
-                return own
-        # _authority(url), inline: this is the warm path of every request
-        if url.startswith("https://"):
-            end = url.find("/", 8)
-            authority = url if end < 0 else url[:end]
-        else:
-            authority = _authority(url)
-        hot = self._hot.get(authority)
-        if hot is not None and hot[0] > self._now():
-            return hot[1]
+        known = self._known(url, has_authorization)
+        if type(known) is not str:
+            return known  # type: ignore[return-value]
         generation = self._generation
         origin = self.chain.origin_of(url)
-        return self._remember(authority, url, self.chain.resolve_origin(origin, url), generation)
+        return self._remember(known, url, self.chain.resolve_origin(origin, url), generation)
 
     async def decide_async(self, url: str, has_authorization: bool = False) -> Decision:
         """``decide`` for async clients: a cold lookup never runs on the event loop."""
+        known = self._known(url, has_authorization)
+        if type(known) is not str:
+            return known  # type: ignore[return-value]
+        generation = self._generation
+        return self._remember(known, url, await self.chain.resolve_async(url), generation)
+
+    def _known(self, url: str, has_authorization: bool) -> Decision | str:
+        """The decision when it needs no lookup, else the key to remember the lookup's under."""
         if has_authorization or "@" in url or "/t/" in url or not url.isprintable():
             own = _own_credentials(url, has_authorization)
             if own is not None:
                 return own
-        authority = _authority(url)
+        # the URL up to its path: it holds the whole authority, so one key is one origin;
+        # the usual https:// URL costs one find
+        start = 8 if url.startswith("https://") else url.find("//") + 2
+        end = url.find("/", start)
+        authority = url if end < 0 else url[:end]
         hot = self._hot.get(authority)
         if hot is not None and hot[0] > self._now():
             return hot[1]
-        generation = self._generation
-        return self._remember(authority, url, await self.chain.resolve_async(url), generation)
+        return authority
 
     def _remember(
         self, authority: str, url: str, resolution: Resolution, generation: int
@@ -437,15 +438,6 @@ class Authorizer:
             self._generation += 1
             self._hot.clear()
         self.chain.invalidate(url)
-
-
-def _authority(url: str) -> str:
-    """The URL up to its path: a key that holds the whole authority, so one key is one origin.
-
-    Cheaper than parsing: the usual ``https://`` URL costs one ``find``.
-    """
-    end = url.find("/", 8) if url.startswith("https://") else url.find("/", url.find("//") + 2)
-    return url if end < 0 else url[:end]
 
 
 def _own_credentials(url: str, has_authorization: bool) -> Decision | None:
