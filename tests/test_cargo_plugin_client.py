@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from authadapter import PluginProtocolError, ProviderError, ProviderTimeoutError
-from authadapter.providers.cargo.plugin import (
+from authadapter.providers.cargo.plugin_client import (
     EXPIRY_MARGIN,
     PluginToken,
     interpret_response,
