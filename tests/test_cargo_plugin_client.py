@@ -300,6 +300,7 @@ def test_a_failing_plugin_behind_a_wrapper_leaves_no_helper(
 
     assert not helper_running(helper_pid)
     count("process tree: failing Cargo plugins behind a wrapper", 1)
+    count("process tree: processes checked gone by pid", 1)
 
 
 def test_a_helper_of_a_plugin_that_answered_is_left_running(tmp_path: Path) -> None:
@@ -310,5 +311,6 @@ def test_a_helper_of_a_plugin_that_answered_is_left_running(tmp_path: Path) -> N
         assert found is not None
         assert found.token == SECRET
         assert helper_running(helper_pid)
+        count("process tree: helpers of successful commands left running", 1)
     finally:
         os.kill(int(helper_pid.read_text()), 9)

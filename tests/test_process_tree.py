@@ -247,6 +247,7 @@ def test_helpers_of_a_successful_command_are_left_running(
 
     assert outcome.token == "tok"
     assert running(outcome.pids["helper"])
+    count("process tree: helpers of successful commands left running", 1)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -271,6 +272,7 @@ def test_a_daemon_that_detached_survives_its_starters_timeout(
     assert outcome.error is not None
     assert "did not finish" in outcome.error
     assert running(outcome.pids["daemon"])
+    count("process tree: detached daemons left running", 1)
     assert_gone({name: pid for name, pid in outcome.pids.items() if name != "daemon"})
 
 
@@ -302,3 +304,4 @@ def test_at_the_terminal_a_command_can_still_prompt(tmp_path: Path) -> None:
 
     answer = json.loads(result.read_text())
     assert answer == {"own_group": False, "token": "typed-at-the-terminal"}
+    count("process tree: prompts answered on a real terminal", 1)

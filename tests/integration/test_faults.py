@@ -242,3 +242,39 @@ def test_a_writer_stopped_mid_write_keeps_its_file_and_finishes(home: Home) -> N
     assert {"first.example.org", "second.example.org", VICTIM} <= set(document)
     assert home.temporaries() == []
     count("faults: writers stopped mid-write, file kept", 1)
+
+
+def test_a_hung_vault_behind_a_wrapper_is_gone_when_the_lookup_moves_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's case end to end: ``[[commands]]`` runs ``sh`` around a tool that hangs."""
+    from authadapter import CommandSpec, RegistryAuth
+
+    vault_pid = tmp_path / "vault.pid"
+    wrapper = tmp_path / "get-token.sh"
+    wrapper.write_text(f"#!/bin/sh\nsleep 600 &\necho $! > {vault_pid}\nwait\n")
+    wrapper.chmod(0o755)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine h.example login me password netrc-pass-0042\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    spec = CommandSpec(hosts=("h.example",), command=(str(wrapper),), timeout=1.5)
+    auth = RegistryAuth(commands=[spec], config=False)
+
+    resolution = auth.resolve("https://h.example/simple/")
+
+    assert resolution.provider == "netrc"  # the next store answered after the timeout
+    pid = int(vault_pid.read_text())
+    deadline = time.monotonic() + 5
+    while _runs(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _runs(pid), "the wrapper's child outlived the timeout"
+    count("process tree: [[commands]] wrappers timed out through RegistryAuth", 1)
+
+
+def _runs(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
