@@ -156,8 +156,8 @@ def atomic_write(path: Path, text: str) -> None:
 
     Call it while holding ``locked(path)``: that is what makes a temporary
     file found beside the store, by a later holder of the lock, a dead
-    writer's. On failure the old file is left
-    as it was and ``StoreWriteError`` names the file.
+    writer's. On failure the old file is left as it was and
+    ``StoreWriteError`` names the file.
     """
     temporary: str | None = None
     try:
