@@ -11,18 +11,20 @@ import json
 import os
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from authadapter import PluginProtocolError, ProviderError, ProviderTimeoutError
-from authadapter.providers.cargo.plugin import (
+from authadapter.providers.cargo.plugin_client import (
     EXPIRY_MARGIN,
     PluginToken,
     interpret_response,
     plugin_get,
     plugin_request,
 )
+from tests.fixtures_security import count
 
 INDEX = "sparse+http://127.0.0.1:8765/index/"
 NOW = 1_800_000_000.0
@@ -248,3 +250,67 @@ def test_missing_plugin_is_named(tmp_path: Path) -> None:
 def test_answers_outside_the_protocol_are_refused(response: object) -> None:
     with pytest.raises(PluginProtocolError):
         interpret_response(response, "plugin `p`")
+
+
+def wrapped(tmp_path: Path, program: str) -> tuple[str, Path]:
+    """``program`` behind a shell wrapper that starts a helper first; returns it, the pid file."""
+    helper_pid = tmp_path / "helper.pid"
+    path = tmp_path / "wrapper.sh"
+    path.write_text(
+        f'#!/bin/sh\nsleep 600 > /dev/null &\necho $! > {helper_pid}\nexec {program} "$@"\n'
+    )
+    path.chmod(0o755)
+    return str(path), helper_pid
+
+
+def helper_running(pid_file: Path) -> bool:
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        if state == "Z":
+            return False
+        time.sleep(0.02)
+    return True
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ('send({"v": [1]})\ntime.sleep(600)\n', ProviderTimeoutError),
+        ('print("hello there", flush=True)\nsys.stdin.read()\n', PluginProtocolError),
+        (
+            f"ANSWER = {{'Err': {{'kind': 'other', 'message': 'denied'}}}}\n{STANDARD}",
+            ProviderError,
+        ),
+        (f"ANSWER = {ok(cache='session')!r}\n{STANDARD}sys.exit(1)\n", ProviderError),
+    ],
+    ids=["hangs", "bad-hello", "error-answer", "exit-1-after-ok"],
+)
+def test_a_failing_plugin_behind_a_wrapper_leaves_no_helper(
+    tmp_path: Path, body: str, error: type[Exception]
+) -> None:
+    program, helper_pid = wrapped(tmp_path, plugin(tmp_path, body))
+
+    with pytest.raises(error):
+        get(program, timeout=1.5)
+
+    assert not helper_running(helper_pid)
+    count("process tree: failing Cargo plugins behind a wrapper", 1)
+    count("process tree: processes checked gone by pid", 1)
+
+
+def test_a_helper_of_a_plugin_that_answered_is_left_running(tmp_path: Path) -> None:
+    program, helper_pid = wrapped(tmp_path, answering(tmp_path, ok(cache="session")))
+    try:
+        found = get(program, timeout=30)
+
+        assert found is not None
+        assert found.token == SECRET
+        assert helper_running(helper_pid)
+        count("process tree: helpers of successful commands left running", 1)
+    finally:
+        os.kill(int(helper_pid.read_text()), 9)

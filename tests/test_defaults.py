@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from typing import ClassVar
 
-import pytest
-
 from authadapter import (
     BasicCredential,
     BearerToken,
@@ -49,14 +47,6 @@ class TestCommandsContract(ProviderContract):
             username=username,
         )
         return command_provider(spec, timeout=10.0)
-
-    @pytest.mark.xfail(
-        reason="CommandProvider derives from Provider on the branch that owns command.py; "
-        "remove this override when both are merged",
-        strict=True,
-    )
-    def test_derives_from_provider_and_describes_itself(self) -> None:
-        super().test_derives_from_provider_and_describes_itself()
 
 
 def _secret(credential: Credential) -> tuple[str, str | None]:

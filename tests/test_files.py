@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from authadapter import StoreError, StoreWriteError
-from authadapter._files import atomic_write, locked, read_text
+from authadapter._files import atomic_write, has_leftovers, locked, read_text
 
 
 def _mode(path: Path) -> int:
@@ -123,3 +123,65 @@ def test_a_file_where_the_directory_should_be_is_named(tmp_path: Path, below: st
     assert message.startswith(f"{path}: cannot create {path.parent}")
     assert message.endswith((": a file is in the way", "(Not a directory)"))
     assert (tmp_path / "afile").read_text() == "not a directory"
+
+
+_HOLDS_A_LOCK = """
+import fcntl, os, sys, time
+descriptor = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+os.write(descriptor, b'{"live.example.org": {"BearerToken": "live-writer-0123"}}')
+fcntl.flock(descriptor, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_next_writer_removes_a_dead_writers_copy_and_nothing_else(tmp_path: Path) -> None:
+    """A dead writer's copy goes; a live writer's copy, and files not ours, stay."""
+    target = tmp_path / "credentials.json"
+    target.write_text("{}")
+    dead = [
+        tmp_path / ".credentials.json.4242.abcd1234.tmp",
+        tmp_path / ".credentials.json.k3j_9x0q.tmp",
+    ]
+    for path in dead:  # what a killed writer, of this version or an older one, leaves
+        path.write_text('{"gone.example.org": {"BearerToken": "dead-writer-0123"}}')
+    live = tmp_path / ".credentials.json.77.zz99yy88.tmp"
+    others = [
+        ".credentials.json.bak",
+        "credentials.json.tmp",
+        ".other.json.4242.abcd1234.tmp",
+        ".credentials.json.4242.abcd1234.tmp.keep",
+    ]
+    for name in others:
+        (tmp_path / name).write_text("not ours")
+    (tmp_path / ".credentials.json.1.linklink.tmp").symlink_to(tmp_path / "credentials.json.tmp")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDS_A_LOCK, str(live)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "locked\n"
+
+        with locked(target) as real:
+            atomic_write(real, '{"a": 1}')
+
+        assert not any(path.exists() for path in dead)
+        assert live.exists()
+        assert all((tmp_path / name).read_text() == "not ours" for name in others)
+        assert (tmp_path / ".credentials.json.1.linklink.tmp").is_symlink()
+    finally:
+        holder.kill()
+        holder.wait()
+
+    with locked(target):  # its writer is gone now
+        pass
+    assert not live.exists()
+
+
+def test_has_leftovers_sees_a_copy_beside_an_absent_store(tmp_path: Path) -> None:
+    target = tmp_path / "credentials.json"
+    assert not has_leftovers(target)
+
+    (tmp_path / ".credentials.json.99.abcdefgh.tmp").write_text("{}")
+
+    assert has_leftovers(target)

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from authadapter import AuthAdapterError
+from authadapter._subprocess import parse_token_output
 from authadapter.providers.cargo.config import parse_cargo_config
-from authadapter.providers.cargo.plugin import interpret_response
+from authadapter.providers.cargo.plugin_client import interpret_response
 from authadapter.providers.cargo.token import parse_credentials
-from authadapter.providers.command import parse_token_output
 from authadapter.providers.netrc import parse_netrc
 from authadapter.providers.rattler_format import parse_document
 from tests.fixtures_security import count

@@ -42,8 +42,7 @@ from authadapter._exceptions import InvalidCredentialError, ProviderError
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 from authadapter._reentry import REENTRY_VARIABLE
-
-from .command import CommandProcess, process_timeout
+from authadapter._subprocess import CommandProcess, process_timeout
 
 __all__ = [
     "GIT_ENVIRONMENT",

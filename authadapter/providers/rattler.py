@@ -22,7 +22,7 @@ from pathlib import Path
 
 from authadapter._credentials import Credential
 from authadapter._filecache import ParsedFile
-from authadapter._files import atomic_write, locked, read_text
+from authadapter._files import atomic_write, has_leftovers, locked, read_text
 from authadapter._matching import normalize_key
 
 from ._document import DocumentProvider
@@ -115,8 +115,12 @@ class RattlerFileProvider(DocumentProvider):
         return str(self.path)
 
     def delete(self, key: str) -> bool:
-        """Remove ``key`` (any spelling of it); whether it was there."""
-        if read_text(self.path) is None:
+        """Remove ``key`` (any spelling of it); whether it was there.
+
+        Takes the lock even when the store is absent if a dead writer's copy
+        lies beside it, so taking the lock removes that copy too.
+        """
+        if read_text(self.path) is None and not has_leftovers(self.path):
             return False
         with locked(self.path) as real:
             updated, removed = without_entry(self._parse(real), key)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from authadapter._exceptions import ProviderError
-from authadapter.providers.command import CommandProcess
+from authadapter._subprocess import CommandProcess
 
 __all__ = [
     "keychain_service",
@@ -43,10 +43,10 @@ def macos_keychain_token(index_url: str, *, timeout: float) -> str | None:
     with CommandProcess(argv, timeout=timeout, what=what) as child:
         output = child.read_rest()
         status = child.wait()
+        if status not in (0, SECURITY_NOT_FOUND):
+            raise ProviderError(f"{what} failed with exit status {status}")
     if status == SECURITY_NOT_FOUND:
         return None
-    if status != 0:
-        raise ProviderError(f"{what} failed with exit status {status}")
     return output.decode("utf-8", "replace").rstrip("\n")
 
 

@@ -28,6 +28,7 @@ from authadapter._credentials import RawToken
 from authadapter._exceptions import AuthAdapterError, ConfigError, ProviderTimeoutError
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
+from authadapter._subprocess import describe_command, process_timeout, run_token_command
 from authadapter.providers.cargo.config import (
     CRATES_IO_INDEX,
     CargoConfig,
@@ -37,9 +38,8 @@ from authadapter.providers.cargo.config import (
 )
 from authadapter.providers.cargo.keychain import macos_keychain_token, wincred_token
 from authadapter.providers.cargo.libsecret import libsecret_token
-from authadapter.providers.cargo.plugin import plugin_get
+from authadapter.providers.cargo.plugin_client import plugin_get
 from authadapter.providers.cargo.token import registry_token
-from authadapter.providers.command import describe_command, process_timeout, run_token_command
 
 __all__ = ["IN_PLUGIN_VARIABLE", "CargoProvider"]
 

@@ -1,4 +1,6 @@
-"""The client side of Cargo's credential-provider protocol, version 1.
+"""authadapter calling a Cargo credential plugin: the client side of protocol version 1.
+
+(The other side, authadapter answering Cargo as a plugin, is ``_cargo_plugin``.)
 
 Cargo runs ``<program> --cargo-plugin``; the configured arguments travel in
 the request's ``args``. The plugin says hello (``{"v":[1]}``), reads one
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from authadapter._exceptions import PluginProtocolError, ProviderError
-from authadapter.providers.command import CommandProcess
+from authadapter._subprocess import CommandProcess
 
 __all__ = [
     "EXPIRY_MARGIN",
@@ -149,7 +151,8 @@ def plugin_get(
 
     Raises ``ProviderError`` (or its subclasses ``PluginProtocolError`` and
     ``ProviderTimeoutError``) for every failure Cargo treats as fatal; a
-    plugin still running at ``timeout`` is killed.
+    plugin still running at ``timeout`` is killed, and on any error so is
+    every process it started.
     """
     what = f"credential plugin `{program}`"
     argv = [program, "--cargo-plugin"]
@@ -170,6 +173,7 @@ def plugin_get(
         response = _decode(line, what, "answer")
         # wait for the exit, not for EOF: a helper the plugin left running may hold stdout
         status = child.wait()
-    if status != 0:
-        raise ProviderError(f"{what} exited with status {status}")
-    return interpret_response(response, what, now)
+        # decided inside the block: on an error, what the plugin left running is killed
+        if status != 0:
+            raise ProviderError(f"{what} exited with status {status}")
+        return interpret_response(response, what, now)
