@@ -243,10 +243,10 @@ class GitProvider(Provider):
                 child.send(stdin)
             output = child.read_rest()
             status = child.wait()
-        if status == 1 and missing_ok:
-            return b""
-        if status != 0:
-            raise ProviderError(f"{what} failed with exit status {status}")
+            if status == 1 and missing_ok:
+                return b""
+            if status != 0:  # raised inside: whatever the command left running is killed
+                raise ProviderError(f"{what} failed with exit status {status}")
         return output
 
 
