@@ -1,8 +1,9 @@
-"""authadapter: registry credentials for httpx and requests, from the stores users already have.
+"""authadapter: registry credentials for Python HTTP clients, from the stores users already have.
 
-``RegistryAuth`` is imported on first use: it derives from ``httpx.Auth``, and
-importing httpx costs more than the rest of the package together, which the
-CLI, Cargo's plugin calls and requests-only programs should not pay.
+``RegistryAuth`` (httpx, requests), ``AiohttpAuth`` and ``NiquestsAuth``/
+``AsyncNiquestsAuth`` are imported on first use: each imports its client, and
+importing one costs more than the rest of the package together, which the
+CLI, Cargo's plugin calls and programs using another client should not pay.
 """
 
 from __future__ import annotations
@@ -32,11 +33,15 @@ from ._store import delete_credential, key_for_host, save_credential
 from ._urls import mask_url
 
 if TYPE_CHECKING:
+    from ._aiohttp import AiohttpAuth
     from ._httpx import event_hooks as httpx_event_hooks
+    from ._niquests import AsyncNiquestsAuth, NiquestsAuth
     from ._registry_auth import RegistryAuth
 
 __all__ = [
+    "AiohttpAuth",
     "Answer",
+    "AsyncNiquestsAuth",
     "AuthAdapterError",
     "Authorizer",
     "BasicCredential",
@@ -54,6 +59,7 @@ __all__ = [
     "InvalidCredentialError",
     "LookupResult",
     "Miss",
+    "NiquestsAuth",
     "Origin",
     "Patch",
     "PluginProtocolError",
@@ -82,7 +88,19 @@ __all__ = [
 __version__ = "0.1.0"
 
 
+_LAZY = {
+    "AiohttpAuth": ("._aiohttp", "AiohttpAuth"),
+    "AsyncNiquestsAuth": ("._niquests", "AsyncNiquestsAuth"),
+    "NiquestsAuth": ("._niquests", "NiquestsAuth"),
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module, __name__), attribute)
     if name == "RegistryAuth":
         from ._registry_auth import RegistryAuth
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import _live
 from ._chain import Answer, ProviderChain, Resolution
 from ._credentials import Credential
 from ._origin import Origin, normalize_host
@@ -208,6 +209,11 @@ class Authorizer:
         self._rechecked: dict[Origin, float] = {}
         self._lock = threading.Lock()
         self._generation = 0
+        _live.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: a new lock, as another thread of the parent may have held it."""
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Authorizer({self.chain!r})"
@@ -479,3 +485,17 @@ def _rebuild(
     return Authorizer.from_settings(
         settings, providers, failure_ttl=failure_ttl, clock=clock, exclude=exclude
     )
+
+
+def authorizer_of(auth: Any) -> Authorizer:
+    """The ``Authorizer`` behind an adapter's ``auth`` argument.
+
+    ``auth`` is a ``RegistryAuth`` (its authorizer is shared), an
+    ``Authorizer``, or ``None`` for a new one configured by the config file.
+    """
+    if auth is None:
+        return Authorizer()
+    authorizer = getattr(auth, "authorizer", auth)
+    if not isinstance(authorizer, Authorizer):
+        raise TypeError(f"expected a RegistryAuth or an Authorizer, not {type(auth).__name__}")
+    return authorizer

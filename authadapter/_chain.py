@@ -29,8 +29,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from . import _live
 from ._concurrency import OneCallAtATime, SingleFlight
-from ._credentials import Credential
+from ._credentials import CondaToken, Credential
 from ._exceptions import AuthAdapterError, ProviderError
 from ._origin import Origin
 from ._provider import CredentialProvider, Failure, Found, LookupResult, Provider, as_provider
@@ -155,6 +156,22 @@ class ProviderChain:
         self._invalidations: dict[Origin, int] = {}
         self._everything_invalidated = 0
         self._lock = threading.Lock()
+        _live.register(self)
+
+    def _after_fork(self) -> None:
+        """In a forked child: new locks, no flights; the cache is kept (docs/processes.md)."""
+        self._lock = threading.Lock()
+        self._flights._after_fork()
+        for gate in self._gates.values():
+            gate._after_fork()
+
+    def conda_tokens(self) -> list[str]:
+        """The conda tokens in the cache, expired ones included: what the log filter masks."""
+        return [
+            credential.token
+            for entry in list(self._cache.values())
+            if isinstance(credential := entry.resolution.credential, CondaToken)
+        ]
 
     def __repr__(self) -> str:
         names = ", ".join(p.name for p in self.providers)

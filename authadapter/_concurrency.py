@@ -124,6 +124,12 @@ class OneCallAtATime:
             raise ProviderTimeoutError(f"did not answer within {timeout:g} s")
         return _result(outcome)
 
+    def _after_fork(self) -> None:
+        """In a forked child: the call in flight belongs to a thread the child does not have."""
+        self._lock = threading.Lock()
+        self._busy = None
+        self._deadline = 0.0
+
 
 class _Flight(Generic[T]):
     __slots__ = ("done", "error", "result", "shared", "tag")
@@ -213,6 +219,17 @@ class SingleFlight(Generic[K, T]):
                 self._flights.clear()
             else:
                 self._flights.pop(key, None)
+
+    def _after_fork(self) -> None:
+        """In a forked child: forget the parent's flights, whose leaders the child lacks.
+
+        A caller in the child that finds no flight leads its own; without
+        this it would wait for ever on a leader that exists only in the parent.
+        """
+        self._lock = threading.Lock()
+        self._flights = {}
+        self._async = {}
+        self.waiting = 0
 
     async def run_async(
         self,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ._logfilter import install_log_filter
 from ._policy import REPLAYABLE_WITHOUT_BODY, location_without_foreign_token
 from ._urls import conda_token_in_path
 
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from ._authorizer import Authorizer, Decision
 
 __all__ = ["async_flow", "async_redirect_guard", "event_hooks", "redirect_guard", "sync_flow"]
+
+install_log_filter()  # the client's own logs must not show a conda token
 
 
 def sync_flow(

@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from requests.utils import requote_uri
 
+from ._logfilter import install_log_filter
 from ._policy import location_without_foreign_token
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from ._origin import Origin
 
 __all__ = ["prepare"]
+
+install_log_filter()  # the client's own logs must not show a conda token
 
 
 def prepare(authorizer: Authorizer, request: requests.PreparedRequest) -> requests.PreparedRequest:
