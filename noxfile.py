@@ -19,8 +19,25 @@ nox.options.reuse_venv = "yes"
 def tests(session: nox.Session) -> None:
     """The whole test suite, in parallel, with real services started by the fixtures."""
     session.install("-e", ".[test]")
+    install_niquests(session)
     workers = os.environ.get("AUTHADAPTER_TEST_WORKERS", "auto")
     session.run("pytest", "-n", workers, *session.posargs)
+
+
+def install_niquests(session: nox.Session) -> None:
+    """niquests beside the real urllib3, which requests keeps (docs/niquests.md).
+
+    urllib3-future's wheel replaces the ``urllib3`` package; built from its
+    sdist with ``URLLIB3_NO_OVERRIDE=1`` it installs as ``urllib3_future``
+    only. No cache: a wheel built earlier without the variable would be reused.
+    """
+    session.install(
+        "--no-cache-dir",
+        "--no-binary",
+        "urllib3-future",
+        "niquests>=3.14",
+        env={"URLLIB3_NO_OVERRIDE": "1"},
+    )
 
 
 @nox.session
@@ -33,6 +50,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     session.install("-e", ".[test]", "mypy>=1.10", "types-requests")
+    install_niquests(session)
     session.run("mypy")
 
 
@@ -40,6 +58,7 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Prints the table that docs/performance.md quotes."""
     session.install("-e", ".[test]", "pip")
+    install_niquests(session)
     session.run("python", "benchmarks/run.py", *session.posargs)
 
 

@@ -32,7 +32,6 @@ from urllib.parse import unquote
 
 import aiohttp
 import httpx
-import niquests
 import pytest
 import requests
 from cryptography import x509
@@ -42,12 +41,10 @@ from cryptography.x509.oid import NameOID
 
 from authadapter import (
     AiohttpAuth,
-    AsyncNiquestsAuth,
     BasicCredential,
     BearerToken,
     CondaToken,
     Credential,
-    NiquestsAuth,
     RawToken,
     RegistryAuth,
     httpx_event_hooks,
@@ -180,7 +177,18 @@ async def fetch_aiohttp(auth: RegistryAuth, url: str, tls: Tls) -> int:
         return response.status
 
 
+def niquests_or_fail() -> Any:
+    try:
+        import niquests
+    except ImportError:
+        service_unavailable("niquests is not installed (noxfile.py: install_niquests)")
+    return niquests
+
+
 async def fetch_niquests_async(auth: RegistryAuth, url: str, tls: Tls) -> int:
+    niquests = niquests_or_fail()
+    from authadapter import AsyncNiquestsAuth
+
     async with niquests.AsyncSession() as session:
         session.auth = AsyncNiquestsAuth(auth)
         session.trust_env = False
@@ -194,6 +202,9 @@ def fetch(client: str, auth: RegistryAuth, url: str, tls: Tls) -> int:
     if client == "niquests-async":
         return asyncio.run(fetch_niquests_async(auth, url, tls))
     if client == "niquests":
+        niquests = niquests_or_fail()
+        from authadapter import NiquestsAuth
+
         with niquests.Session() as niquests_session:
             niquests_session.auth = NiquestsAuth(auth)
             niquests_session.trust_env = False
