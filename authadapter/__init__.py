@@ -26,7 +26,17 @@ from ._exceptions import (
     StoreWriteError,
 )
 from ._origin import Origin
-from ._patch import Patch, patch_httpx, patch_requests, unpatch_httpx, unpatch_requests
+from ._patch import (
+    Patch,
+    patch_aiohttp,
+    patch_httpx,
+    patch_niquests,
+    patch_requests,
+    unpatch_aiohttp,
+    unpatch_httpx,
+    unpatch_niquests,
+    unpatch_requests,
+)
 from ._provider import CredentialProvider, Failure, Found, LookupResult, Miss, Provider
 from ._registry import ProviderEntry
 from ._store import delete_credential, key_for_host, save_credential
@@ -79,10 +89,14 @@ __all__ = [
     "httpx_event_hooks",
     "key_for_host",
     "mask_url",
+    "patch_aiohttp",
     "patch_httpx",
+    "patch_niquests",
     "patch_requests",
     "save_credential",
+    "unpatch_aiohttp",
     "unpatch_httpx",
+    "unpatch_niquests",
     "unpatch_requests",
 ]
 __version__ = "0.1.0"

@@ -1,11 +1,13 @@
-"""Patching requests and httpx so code you do not own authenticates through RegistryAuth.
+"""Patching HTTP clients so code you do not own authenticates through RegistryAuth.
 
-Installers and mirror scripts create their own ``requests.Session`` or
-``httpx.Client`` (or call ``requests.get``/``httpx.get``) deep inside code the
-user cannot edit. ``patch_requests()`` and ``patch_httpx()`` give every
-session and client created afterwards one shared ``RegistryAuth``, but only
-where the caller set no ``auth`` of its own: a request that would have carried
-credentials without authadapter carries exactly those.
+Installers and mirror scripts create their own ``requests.Session``,
+``httpx.Client``, ``aiohttp.ClientSession`` or ``niquests.Session`` (or call
+``requests.get``/``httpx.get``) deep inside code the user cannot edit.
+``patch_requests()``, ``patch_httpx()``, ``patch_aiohttp()`` and
+``patch_niquests()`` give every session and client created afterwards one
+shared ``RegistryAuth``, but only where the caller set no ``auth`` of its
+own: a request that would have carried credentials without authadapter
+carries exactly those.
 
 What is patched, and why there:
 
@@ -21,6 +23,14 @@ What is patched, and why there:
   The module-level helpers (``httpx.get`` ...) pass ``auth=None`` to their
   client on every call, so ``httpx.request`` and ``httpx.stream`` are wrapped
   to turn that ``None`` into the shared auth.
+- aiohttp: ``ClientSession.__init__`` appends an ``AiohttpAuth`` middleware
+  after the caller's own (so it sees the headers they set). The middleware
+  leaves alone every request that brings credentials (``auth=``, an
+  ``Authorization`` header, URL userinfo), so the session's ``auth`` wins.
+  ``aiohttp.request`` builds a session, so it is covered too.
+- niquests: as requests, with ``NiquestsAuth`` for ``Session`` and
+  ``AsyncNiquestsAuth`` for ``AsyncSession`` (whose ``__init__`` is its own;
+  ``prepare_request`` it inherits).
 
 Patches nest: each call pushes, and leaving its ``with`` block (or ``undo()``)
 removes only that call's entry; the classes are restored when the last entry
@@ -43,7 +53,17 @@ if TYPE_CHECKING:
 
     from ._registry_auth import RegistryAuth
 
-__all__ = ["Patch", "patch_httpx", "patch_requests", "unpatch_httpx", "unpatch_requests"]
+__all__ = [
+    "Patch",
+    "patch_aiohttp",
+    "patch_httpx",
+    "patch_niquests",
+    "patch_requests",
+    "unpatch_aiohttp",
+    "unpatch_httpx",
+    "unpatch_niquests",
+    "unpatch_requests",
+]
 
 _MARK = "_authadapter_auth"
 
@@ -190,12 +210,17 @@ class _RequestsPatcher(_Patcher):
 
 def _requests_would_authenticate(session: requests.Session, request: requests.Request) -> bool:
     """Whether requests would send credentials of its own: URL userinfo or a netrc entry."""
-    from requests.utils import get_auth_from_url, get_netrc_auth
+    import requests.utils
 
-    url = request.url.decode() if isinstance(request.url, bytes) else str(request.url)
-    if any(get_auth_from_url(url)):
+    return _would_authenticate(requests.utils, session.trust_env, request.url)
+
+
+def _would_authenticate(utils: Any, trust_env: bool, url: str | bytes | None) -> bool:
+    """Whether requests or niquests (their ``utils``) would send URL userinfo or a netrc entry."""
+    text = url.decode() if isinstance(url, bytes) else str(url)
+    if any(utils.get_auth_from_url(text)):
         return True
-    return bool(session.trust_env and get_netrc_auth(url))
+    return bool(trust_env and utils.get_netrc_auth(text))
 
 
 class _HttpxPatcher(_Patcher):
@@ -257,8 +282,80 @@ def _with_redirect_hook(hooks: Any, is_async: bool) -> dict[str, list[Any]]:
     return merged
 
 
+class _AiohttpPatcher(_Patcher):
+    library = "aiohttp"
+
+    def _install(self) -> None:
+        import aiohttp
+
+        session_class = aiohttp.ClientSession
+        original_init = session_class.__init__
+        patcher = self
+
+        @functools.wraps(original_init)
+        def __init__(self: aiohttp.ClientSession, *args: Any, **kwargs: Any) -> None:
+            current = patcher.current
+            if current is not None:
+                from ._aiohttp import AiohttpAuth
+
+                own = tuple(kwargs.get("middlewares") or ())
+                kwargs["middlewares"] = (*own, AiohttpAuth(current))
+            original_init(self, *args, **kwargs)
+
+        self._replace(session_class, "__init__", __init__)
+
+
+class _NiquestsPatcher(_Patcher):
+    library = "niquests"
+
+    def _install(self) -> None:
+        import niquests
+        import niquests.utils
+
+        from ._niquests import AsyncNiquestsAuth, NiquestsAuth
+
+        session_class = niquests.Session
+        original_prepare = session_class.prepare_request
+        patcher = self
+
+        def marking(original_init: Callable[..., None], adapter: type[Any]) -> Callable[..., None]:
+            @functools.wraps(original_init)
+            def __init__(self: niquests.Session, *args: Any, **kwargs: Any) -> None:
+                original_init(self, *args, **kwargs)
+                current = patcher.current
+                if current is not None:
+                    setattr(self, _MARK, adapter(current))
+
+            return __init__
+
+        @functools.wraps(original_prepare)
+        def prepare_request(self: niquests.Session, request: niquests.Request) -> Any:
+            auth = getattr(self, _MARK, None)
+            if (
+                auth is not None
+                and patcher.current is not None
+                and request.auth is None
+                and self.auth is None
+                and not _would_authenticate(niquests.utils, self.trust_env, request.url)
+            ):
+                request = copy.copy(request)
+                request.auth = auth
+            return original_prepare(self, request)
+
+        # AsyncSession's __init__ does not call Session's; prepare_request is shared
+        for cls, adapter in (
+            (session_class, NiquestsAuth),
+            (niquests.AsyncSession, AsyncNiquestsAuth),
+        ):
+            self._replace(cls, "__init__", marking(cls.__init__, adapter))
+        self._replace(session_class, "prepare_request", prepare_request)
+
+
 _requests_patcher = _RequestsPatcher()
 _httpx_patcher = _HttpxPatcher()
+_aiohttp_patcher = _AiohttpPatcher()
+_niquests_patcher = _NiquestsPatcher()
+_PATCHERS = (_requests_patcher, _httpx_patcher, _aiohttp_patcher, _niquests_patcher)
 _shared_lock = threading.Lock()
 _shared: list[RegistryAuth] = []
 
@@ -277,7 +374,7 @@ def _shared_default_auth() -> RegistryAuth:
 def _release_shared_default_auth() -> None:
     # Once nothing is patched, the next patch reads the config file again.
     with _shared_lock:
-        if not (_requests_patcher.current or _httpx_patcher.current):
+        if not any(patcher.current for patcher in _PATCHERS):
             _shared.clear()
 
 
@@ -311,3 +408,35 @@ def patch_httpx(auth: RegistryAuth | None = None) -> Patch:
 def unpatch_httpx() -> None:
     """Remove every httpx patch; httpx behaves exactly as before."""
     _httpx_patcher.clear()
+
+
+def patch_aiohttp(auth: RegistryAuth | None = None) -> Patch:
+    """Make ``aiohttp.ClientSession``s created from now on authenticate with ``auth``.
+
+    The session gets an ``AiohttpAuth`` middleware after its own ones. A
+    request that brings credentials (the session's or the request's
+    ``auth=``, an ``Authorization`` header, URL userinfo) keeps them; so does
+    a request given ``middlewares=`` of its own, which aiohttp uses instead
+    of the session's. Without ``auth``, as ``patch_requests``.
+    """
+    return _aiohttp_patcher.push(auth)
+
+
+def unpatch_aiohttp() -> None:
+    """Remove every aiohttp patch; aiohttp behaves exactly as before."""
+    _aiohttp_patcher.clear()
+
+
+def patch_niquests(auth: RegistryAuth | None = None) -> Patch:
+    """Make ``niquests.Session``/``AsyncSession``s created from now on use ``auth``.
+
+    As ``patch_requests``: a session or request that has ``auth`` set, a URL
+    with ``user:password@`` and a netrc entry that niquests would use all
+    win. ``AsyncSession``s look up off the event loop.
+    """
+    return _niquests_patcher.push(auth)
+
+
+def unpatch_niquests() -> None:
+    """Remove every niquests patch; niquests behaves exactly as before."""
+    _niquests_patcher.clear()

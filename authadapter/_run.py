@@ -1,4 +1,4 @@
-"""``authadapter run -- COMMAND ...``: run an unmodified program with requests/httpx patched.
+"""``authadapter run -- COMMAND ...``: run an unmodified program with its HTTP clients patched.
 
 The program is started with ``AUTHADAPTER_PATCH`` set and a directory holding
 a ``sitecustomize`` in front of ``PYTHONPATH``; every Python process it
@@ -25,8 +25,8 @@ SITECUSTOMIZE_DIR = str(Path(__file__).with_name("_sitecustomize"))
 def run_environment(environ: Mapping[str, str], libraries: str = "1") -> dict[str, str]:
     """``environ`` with the patch switched on for ``libraries``.
 
-    ``libraries`` is the value of ``AUTHADAPTER_PATCH``: ``1`` for requests
-    and httpx, or ``requests``, ``httpx``, ``requests,httpx``.
+    ``libraries`` is the value of ``AUTHADAPTER_PATCH``: ``1`` for every
+    client (requests, httpx, aiohttp, niquests), or a comma-separated list.
     """
     env = dict(environ)
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]

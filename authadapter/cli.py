@@ -393,14 +393,15 @@ def _config(args: argparse.Namespace, streams: _Streams) -> int:
 def _add_run(subparsers: argparse._SubParsersAction[_Parser]) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="run a program with requests/httpx patched to use RegistryAuth",
-        description="Run COMMAND (and the Python processes it starts) with requests and httpx "
-        "patched: sessions and clients that set no auth of their own use RegistryAuth.",
+        help="run a program with its HTTP clients patched to use RegistryAuth",
+        description="Run COMMAND (and the Python processes it starts) with requests, httpx, "
+        "aiohttp and niquests patched: sessions and clients that set no auth of their own "
+        "use RegistryAuth.",
     )
     parser.add_argument(
         "--only",
-        choices=["requests", "httpx"],
-        help="patch only this library (default: both)",
+        choices=["requests", "httpx", "aiohttp", "niquests"],
+        help="patch only this library (default: all four)",
     )
     parser.add_argument(
         "--print-env",

@@ -1,4 +1,4 @@
-"""patch_requests / patch_httpx against real loopback servers."""
+"""patch_requests / patch_httpx / patch_aiohttp / patch_niquests against real loopback servers."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
+import anyio
 import httpx
 import pytest
 import requests
 
 import authadapter
 from authadapter import BearerToken, CondaToken, Found, LookupResult, Miss, Origin, RegistryAuth
+from tests.conftest import service_unavailable
 from tests.servers import LoopbackServer, Received, Reply, require_authorization
 
 TOKEN = "patched-token"
@@ -41,7 +45,18 @@ class OneHost:
 
 def _patchable() -> tuple[object, ...]:
     """Everything the patches replace; each test must leave all of it as it found it."""
+    niquests = _niquests()
     return (
+        aiohttp.ClientSession.__init__,
+        *(
+            ()
+            if niquests is None
+            else (
+                niquests.Session.__init__,
+                niquests.AsyncSession.__init__,
+                niquests.Session.prepare_request,
+            )
+        ),
         requests.Session.__init__,
         requests.Session.prepare_request,
         httpx.Client.__init__,
@@ -58,7 +73,24 @@ def _no_patch_left_behind() -> Iterator[None]:
     yield
     authadapter.unpatch_requests()
     authadapter.unpatch_httpx()
+    authadapter.unpatch_aiohttp()
+    authadapter.unpatch_niquests()
     assert _patchable() == originals
+
+
+def _niquests() -> Any:
+    try:
+        import niquests
+    except ImportError:
+        return None
+    return niquests
+
+
+def niquests_or_fail() -> Any:
+    niquests = _niquests()
+    if niquests is None:
+        service_unavailable("niquests is not installed (noxfile.py: install_niquests)")
+    return niquests
 
 
 @pytest.fixture
@@ -337,3 +369,88 @@ def test_unpatching_keeps_a_wrapper_someone_installed_after_us(
         assert seen == [server.url + "/patched", server.url + "/unpatched"]
     finally:
         requests.Session.prepare_request = original  # type: ignore[method-assign]
+
+
+# aiohttp
+
+
+async def aiohttp_get(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> int:
+    async with session.get(url, **kwargs) as response:
+        return response.status
+
+
+async def test_aiohttp_sessions_created_while_patched_authenticate(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    before = aiohttp.ClientSession()
+    with authadapter.patch_aiohttp(auth):
+        async with aiohttp.ClientSession() as session:
+            assert await aiohttp_get(session, server.url + "/a") == 200
+        async with aiohttp.request("GET", server.url + "/b") as response:
+            assert response.status == 200
+    async with before:
+        assert await aiohttp_get(before, server.url + "/c") == 401
+    async with aiohttp.ClientSession() as after:
+        assert await aiohttp_get(after, server.url + "/d") == 401
+    assert [r.authorization for r in server.received] == [EXPECTED, EXPECTED, None, None]
+
+
+async def test_aiohttp_callers_own_credentials_and_middlewares_win(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    seen: list[str | None] = []
+
+    async def theirs(
+        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        seen.append(request.headers.get("Authorization"))
+        return await handler(request)
+
+    authadapter.patch_aiohttp(auth)
+    async with aiohttp.ClientSession(middlewares=[theirs]) as session:
+        assert await aiohttp_get(session, server.url) == 200
+        mine = {"Authorization": "Bearer mine-0123"}
+        assert await aiohttp_get(session, server.url, headers=mine) == 401
+    assert [r.authorization for r in server.received] == [EXPECTED, "Bearer mine-0123"]
+    assert seen == [None, "Bearer mine-0123"]  # theirs ran first, before ours added ours
+
+
+# niquests
+
+
+def test_niquests_sessions_created_while_patched_authenticate(
+    server: LoopbackServer, auth: RegistryAuth
+) -> None:
+    niquests = niquests_or_fail()
+    before = niquests.Session()
+    with authadapter.patch_niquests(auth):
+        with niquests.Session() as session:
+            assert session.get(server.url + "/a").status_code == 200
+            assert session.auth is None  # as requests leaves it
+
+        async def asynchronous() -> int:
+            async with niquests.AsyncSession() as session:
+                return int((await session.get(server.url + "/b")).status_code)
+
+        assert anyio.run(asynchronous) == 200
+    with before:
+        assert before.get(server.url + "/c").status_code == 401
+    with niquests.Session() as after:
+        assert after.get(server.url + "/d").status_code == 401
+    assert [r.authorization for r in server.received] == [EXPECTED, EXPECTED, None, None]
+
+
+def test_niquests_callers_own_auth_wins(server: LoopbackServer, auth: RegistryAuth) -> None:
+    niquests = niquests_or_fail()
+    authadapter.patch_niquests(auth)
+    with niquests.Session() as session:
+        session.auth = ("me", "pw")
+        session.get(server.url)
+        session.auth = None
+        session.get(server.url, auth=("you", "pw"))
+        session.get(server.url.replace("http://", "http://they:pw@"))
+    assert [r.authorization for r in server.received] == [
+        "Basic bWU6cHc=",
+        "Basic eW91OnB3",
+        "Basic dGhleTpwdw==",
+    ]

@@ -1,7 +1,8 @@
-"""Put on ``PYTHONPATH`` by ``authadapter run``: patch requests/httpx in an unmodified program.
+"""Put on ``PYTHONPATH`` by ``authadapter run``: patch the HTTP clients of an unmodified program.
 
-``AUTHADAPTER_PATCH`` says what to patch: ``1`` (or ``all``) for requests and
-httpx, or ``requests``, ``httpx``, ``requests,httpx``.
+``AUTHADAPTER_PATCH`` says what to patch: ``1`` (or ``all``) for requests,
+httpx, aiohttp and niquests, or a comma-separated list of them
+(``requests,httpx``).
 
 Three rules shape this file:
 
@@ -27,7 +28,7 @@ from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
 
-LIBRARIES = ("requests", "httpx")
+LIBRARIES = ("requests", "httpx", "aiohttp", "niquests")
 
 
 def _import_shadowed_sitecustomize() -> None:
@@ -60,7 +61,7 @@ def _requested(value: str) -> list[str]:
     if unknown:
         print(
             f"authadapter: AUTHADAPTER_PATCH: unknown library {unknown[0]!r}; "
-            "expected 1, requests, httpx or requests,httpx",
+            "expected 1 or a comma-separated list of " + ", ".join(LIBRARIES),
             file=sys.stderr,
         )
         return []
@@ -112,7 +113,7 @@ class _Patcher:
             if self.failed:  # set by a nested flush while authadapter was imported
                 return
             try:
-                _patch.patch_requests() if library == "requests" else _patch.patch_httpx()
+                getattr(_patch, f"patch_{library}")()
             except Exception as error:
                 # the same error (a broken config file, a missing dependency)
                 # would follow for every library: say it once

@@ -8,6 +8,7 @@ demands a bearer token that lives only in a rattler credentials file named by
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -236,3 +237,48 @@ def test_print_env_switches_the_patch_on_for_any_python(
     program = f"import requests; print(requests.get({server.url!r}, timeout=10).status_code)"
     result = run([sys.executable, "-c", program], None, **variables)
     assert result.stdout.strip() == "200", result.stderr
+
+
+AIOHTTP_PROGRAM = """
+import asyncio, aiohttp
+
+async def main():
+    async with aiohttp.ClientSession() as session:
+        async with session.get({url!r}) as response:
+            print(response.status, await response.text())
+    async with aiohttp.request("GET", {url!r}) as response:
+        print(response.status, await response.text())
+
+asyncio.run(main())
+"""
+
+NIQUESTS_PROGRAM = """
+import asyncio, niquests
+
+with niquests.Session() as session:
+    response = session.get({url!r}, timeout=10)
+    print(response.status_code, response.text)
+
+async def main():
+    async with niquests.AsyncSession() as session:
+        response = await session.get({url!r}, timeout=10)
+        print(response.status_code, response.text)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("library", "program"), [("aiohttp", AIOHTTP_PROGRAM), ("niquests", NIQUESTS_PROGRAM)]
+)
+@pytest.mark.parametrize("how", ["all", "only"])
+def test_authadapter_run_authenticates_an_unmodified_async_client_program(
+    server: LoopbackServer, store: Path, library: str, program: str, how: str
+) -> None:
+    if library == "niquests" and importlib.util.find_spec("niquests") is None:
+        service_unavailable("niquests is not installed (noxfile.py: install_niquests)")
+    only = ["--only", library] if how == "only" else []
+    code = program.format(url=server.url + "/private/x")
+    result = run([*authadapter_command(), "run", *only, "--", sys.executable, "-c", code])
+    assert result.stdout.split() == ["200", "ok", "200", "ok"], result.stderr
+    assert [r.authorization for r in server.received] == [f"Bearer {TOKEN}"] * 2
