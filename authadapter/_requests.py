@@ -120,7 +120,7 @@ def on_response(
     new_response: requests.Response = response.connection.send(resent, **options)
     new_response.history.append(response)
     new_response.request = resent
-    return new_response
+    return guard_redirect(new_response)  # the adapter runs no hooks: guard it here
 
 
 _STATE = "_authadapter_send"
