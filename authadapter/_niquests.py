@@ -195,9 +195,15 @@ def rejection(response: niquests.Response) -> tuple[int, str | None, str, str | 
 def followed(
     new: niquests.Response, old: niquests.Response, request: niquests.PreparedRequest
 ) -> niquests.Response:
+    """The response to a re-send, in the place of ``old``; its redirect guarded too.
+
+    The re-send bypasses the session, so no hook of this send sees its
+    response: a redirect it answers with is guarded here, before niquests
+    follows it.
+    """
     new.history.append(old)
     new.request = request
-    return new
+    return guard_redirect(new) if new.is_redirect else new
 
 
 def redirect_target(request_url: str, location: str) -> str:

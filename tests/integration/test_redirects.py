@@ -581,3 +581,37 @@ async def test_clients_authenticated_by_patch_httpx_are_protected(
     assert first.received[0].path == f"/t/{token.token}/chan/"
     assert [r.path for r in target.received] == ["/chan/"]
     count("redirect scenarios run")
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_re_sent_request_answered_with_a_redirect_is_guarded_too(
+    client: str, loopback_server: Servers, tls: Tls
+) -> None:
+    """401 to a stale token; the re-send with a fresh one is redirected off the origin."""
+    stale, fresh = CondaToken(canary("stale")), CondaToken(canary("fresh"))
+    target = loopback_server("127.0.0.3")
+
+    def handler(server: LoopbackServer, request: Received) -> Reply:
+        if fresh.token not in request.path:
+            return Reply(401, {"WWW-Authenticate": 'Bearer realm="x"'})
+        return Reply(302, {"Location": target.url + request.path})
+
+    first = loopback_server("127.0.0.2", handler)
+    answers = iter([stale, fresh])
+
+    class Rotating:
+        name = "rotating"
+        blocking = False
+
+        def lookup(self, origin: Any, url: str) -> Any:
+            from authadapter import Found, Miss
+
+            return Found(next(answers), "test") if origin.host == "127.0.0.2" else Miss()
+
+    assert fetch(client, RegistryAuth([Rotating()]), first.url + "/chan/x", tls) == 200
+    assert [r.path for r in first.received] == [
+        f"/t/{stale.token}/chan/x",
+        f"/t/{fresh.token}/chan/x",
+    ]
+    assert [r.path for r in target.received] == ["/chan/x"]
+    count("redirect scenarios run")
