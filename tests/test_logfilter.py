@@ -143,7 +143,8 @@ def test_arguments_tracebacks_and_handlers_see_the_masked_record(
     token = CondaToken(canary("conda"))
     auth = RegistryAuth([Static({"127.0.0.2": token})])
     url = auth.authorizer.decide("http://127.0.0.2:9/chan/").url
-    assert url is not None and token.token in url
+    assert url is not None
+    assert token.token in url
     seen: list[logging.LogRecord] = []
 
     class Theirs(logging.Handler):
