@@ -61,3 +61,16 @@ def test_one_client_is_enough(
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "200"
     assert [r.authorization for r in server.received] == ["Bearer tok-optional"]
+
+
+def test_importing_authadapter_imports_neither_aiohttp_nor_niquests() -> None:
+    code = (
+        "import sys, authadapter\n"
+        "authadapter.RegistryAuth\n"
+        "print(sorted(name for name in ('aiohttp', 'niquests') if name in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -140,3 +140,31 @@ def build_vault(settings: Settings) -> list[Provider]:
 entry = ProviderEntry("vault", build_vault, "the company vault", after="env")
 built: list[CredentialProvider] = list(entry.build(Settings()))
 where_configured: str = save_credential(key, BearerToken("t"), settings=Settings())
+
+
+def other_clients() -> None:
+    import aiohttp
+    import niquests
+
+    from authadapter import (
+        AiohttpAuth,
+        AsyncNiquestsAuth,
+        Authorizer,
+        NiquestsAuth,
+        patch_aiohttp,
+        patch_niquests,
+        unpatch_aiohttp,
+        unpatch_niquests,
+    )
+
+    shared = RegistryAuth()
+    middleware: AiohttpAuth = AiohttpAuth(shared)
+    aiohttp.ClientSession(middlewares=[middleware, AiohttpAuth(Authorizer()), AiohttpAuth()])
+    session = niquests.Session()
+    session.auth = NiquestsAuth(shared)
+    niquests.AsyncSession(auth=AsyncNiquestsAuth(shared.authorizer))
+    patches: list[Patch] = [patch_aiohttp(shared), patch_niquests()]
+    for patch in patches:
+        patch.undo()
+    unpatch_aiohttp()
+    unpatch_niquests()
