@@ -535,7 +535,7 @@ def stampede_rows(s: Settings) -> list[Row]:
     import httpx
 
     from authadapter import RegistryAuth
-    from tests.servers import LoopbackServer
+    from tests.support import LoopbackServer
 
     rows = []
     trials = 3 if s is QUICK else 5

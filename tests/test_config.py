@@ -23,7 +23,7 @@ from authadapter._config import (
     resolve_settings,
 )
 from authadapter._defaults import default_providers
-from tests.servers import LoopbackServer, require_authorization
+from tests.support import LoopbackServer, require_authorization
 
 ServerFactory = Callable[..., LoopbackServer]
 

@@ -30,9 +30,8 @@ from authadapter.cli import main
 from authadapter.providers.keyring_store import KeyringProvider
 from authadapter.providers.rattler_format import dump_credential_value
 from tests.conftest import service_unavailable
-from tests.fixtures_secret_service import SecretService
 from tests.provider_contract import ProviderContract
-from tests.servers import LoopbackServer
+from tests.support import LoopbackServer, SecretService
 
 
 def _secret_tool() -> str:
