@@ -19,6 +19,7 @@ Plain context managers, no pytest: ``tests/conftest.py`` and
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -30,6 +31,9 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from authadapter import Credential
+from authadapter.providers.rattler_format import dump_credential_value
 
 
 @dataclass
@@ -191,6 +195,23 @@ class SecretService:
                 item.delete()
 
 
+def store_like_rattler(service: SecretService, key: str, credential: Credential) -> None:
+    """Create the item exactly as rattler (Rust keyring crate) does on Linux."""
+    import secretstorage
+
+    secret = json.dumps(dump_credential_value(credential))
+    attributes = {
+        "service": "rattler",
+        "username": key,
+        "target": "default",
+        "application": "rust-keyring",
+    }
+    with closing(service.connection()) as connection:
+        collection = secretstorage.get_default_collection(connection)
+        label = f"keyring-rs for target 'default', service 'rattler', user '{key}'"
+        collection.create_item(label, attributes, secret.encode(), replace=True)
+
+
 def _wait_for_secrets_name(address: str, processes: list[subprocess.Popen[bytes]]) -> None:
     from jeepney.bus_messages import message_bus
     from jeepney.io.blocking import open_dbus_connection
@@ -299,3 +320,67 @@ def private_secret_service(root: Path) -> Iterator[SecretService]:
     finally:
         for process in reversed(processes):
             _stop(process)
+
+
+# --- a package installed into a temporary venv ---------------------------------------------
+
+
+def venv_with_this_environment(directory: Path) -> str:
+    """A new venv that also sees this interpreter's packages (authadapter, keyring); its python.
+
+    Packages installed into it (``install_package``) are its own: the test's
+    environment stays as it was.
+    """
+    import site
+    import sys
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(directory)], check=True)
+    python = directory / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    probe = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    inherited = [p for p in sys.path if p and Path(p).is_dir() and p not in site.PREFIXES]
+    (Path(purelib) / "_inherited.pth").write_text("\n".join(inherited) + "\n")
+    return str(python)
+
+
+def install_package(
+    python: str, directory: Path, name: str, modules: dict[str, str], entry_points: str
+) -> None:
+    """Build a wheel of ``modules`` (file name -> source) and pip-install it for ``python``.
+
+    ``entry_points`` is the text of its ``entry_points.txt``. A wheel written
+    here, installed by the real pip, is what an installed third-party package
+    is, without a build backend or the network.
+    """
+    import base64
+    import hashlib
+    import sys
+    import zipfile
+
+    version = "1.0"
+    info = f"{name.replace('-', '_')}-{version}.dist-info"
+    files = dict(modules)
+    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    files[f"{info}/WHEEL"] = (
+        "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    files[f"{info}/entry_points.txt"] = entry_points
+
+    def record_line(path: str, text: str) -> str:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        return f"{path},sha256={digest.decode()},{len(text.encode())}"
+
+    record = [record_line(path, text) for path, text in files.items()] + [f"{info}/RECORD,,"]
+    files[f"{info}/RECORD"] = "\n".join(record) + "\n"
+    wheel = directory / f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    pip = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check"]
+    subprocess.run(
+        [*pip, "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
