@@ -111,4 +111,3 @@ def test_a_third_party_backend_next_to_a_secret_service_gets_keyrings_chainer(
 
     assert keyring_choice == ours == "keyring.backends.chainer.ChainerBackend"
     assert cargo_get(company_venv, env) == "Bearer company-token"  # priority 7 is asked first
-
