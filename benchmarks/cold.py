@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,29 +77,51 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def run_once(case: Case) -> float:
+@dataclass
+class Timing:
+    """Medians of one case: wall time, and the CPU time (user + system) the process used."""
+
+    wall: float
+    cpu: float
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(case: Case) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run; the CPU time is that of the process reaped here."""
+    cpu_before = _children_cpu()
     start = time.perf_counter()
     result = subprocess.run(
         case.argv, input=case.stdin, env=case.env, capture_output=True, timeout=120, check=False
     )
     elapsed = time.perf_counter() - start
+    cpu = _children_cpu() - cpu_before
     if result.returncode != 0 or case.expect.encode() not in result.stdout:
         raise RuntimeError(
             f"{case.argv[-1]!r} exited {result.returncode}: "
             f"{result.stderr.decode(errors='replace')[-500:]}"
         )
-    return elapsed
+    return elapsed, cpu
 
 
-def medians(cases: dict[str, Case], rounds: int) -> dict[str, float]:
-    """Median wall time per case; rounds interleaved, each case checked once first."""
+def medians(cases: dict[str, Case], rounds: int) -> dict[str, Timing]:
+    """Medians per case; rounds interleaved, each case checked once first."""
     for case in cases.values():
         run_once(case)
-    samples: dict[str, list[float]] = {name: [] for name in cases}
+    walls: dict[str, list[float]] = {name: [] for name in cases}
+    cpus: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(rounds):
         for name, case in cases.items():
-            samples[name].append(run_once(case))
-    return {name: statistics.median(values) for name, values in samples.items()}
+            wall, cpu = run_once(case)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    return {
+        name: Timing(statistics.median(walls[name]), statistics.median(cpus[name]))
+        for name in cases
+    }
 
 
 def python(program: str, *args: str) -> list[str]:
@@ -136,14 +159,15 @@ def goal_cases(env: dict[str, str], url: str, scripts: Path) -> dict[str, Case]:
     }
 
 
-def goal_rows(times: dict[str, float], where: str, judged: bool) -> list[Row]:
+def goal_rows(times: dict[str, Timing], where: str, judged: bool) -> list[Row]:
     def row(what: str, name: str, reference: str, ref_label: str, limit: float) -> Row:
-        ratio = times[name] / times[reference]
+        ratio = times[name].wall / times[reference].wall
+        cpu_ratio = times[name].cpu / times[reference].cpu
         return Row(
             f"cold, {where}: {what}",
-            fmt_us(times[name]),
-            f"{ref_label} {fmt_us(times[reference])}",
-            f"{ratio:.2f}x",
+            f"{fmt_us(times[name].wall)} (CPU {fmt_us(times[name].cpu)})",
+            f"{ref_label} {fmt_us(times[reference].wall)} (CPU {fmt_us(times[reference].cpu)})",
+            f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x)",
             f"≤ {limit:g}x" if judged else "",
             verdict(ratio <= limit) if judged else "",
         )
@@ -194,7 +218,7 @@ def choice_rows(env: dict[str, str], rounds: int) -> list[Row]:
             env=env,
         ),
     }
-    times = medians(cases, rounds)
+    times = {name: timing.wall for name, timing in medians(cases, rounds).items()}
     base = times["pass"]
 
     def row(what: str, name: str, other: str, other_label: str) -> Row:
