@@ -5,8 +5,9 @@ a one-shot script imports authadapter next to its HTTP client: what they
 import is most of what they cost (docs/performance.md, "Cold start"). These
 tests pin the modules that must stay out of such processes when nothing
 calls for them: no keyring where none can exist, no TOML parser without a
-configuration file, no ``importlib.metadata`` to list entry points, no HTTP
-client the caller did not import. Timings live in ``benchmarks/``.
+configuration file, no ``importlib.metadata`` to list entry points, no
+subprocess toolkit when no process is to run, no HTTP client the caller did
+not import. Timings live in ``benchmarks/``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ HEAVY = (
     "tomllib",
     "platformdirs",
     "tempfile",
+    "subprocess",
 )
 
 REPORT = "import sys\nprint(json.dumps(sorted(m for m in HEAVY if m in sys.modules)))\n"
