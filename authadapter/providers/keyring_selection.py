@@ -39,7 +39,6 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
-from importlib.util import find_spec
 from typing import Any
 
 from authadapter._entry_points import find_entry_points
@@ -66,10 +65,20 @@ _CHAINER = "keyring.backends.chainer"
 
 
 def _missing(module: str) -> bool:
-    try:
-        return find_spec(module) is None
-    except (ImportError, ValueError):
-        return True
+    """Whether no import hook finds top-level ``module``.
+
+    The search ``importlib.util.find_spec`` makes, without importing ``importlib.util``.
+    """
+    if module in sys.modules:
+        return False
+    for finder in sys.meta_path:
+        find_spec = getattr(finder, "find_spec", None)
+        try:
+            if find_spec is not None and find_spec(module, None) is not None:
+                return False
+        except (ImportError, ValueError):
+            continue
+    return True
 
 
 def _no_session_bus(environ: Mapping[str, str]) -> bool:
@@ -86,7 +95,7 @@ _RULED_OUT: dict[str, Callable[[Mapping[str, str]], bool]] = {
     "keyring.backends.kwallet": lambda environ: _missing("dbus"),
     "keyring.backends.libsecret": lambda environ: _missing("gi"),
     "keyring.backends.SecretService": (
-        lambda environ: _missing("secretstorage") or _no_session_bus(environ)
+        lambda environ: _no_session_bus(environ) or _missing("secretstorage")
     ),
 }
 """Per keyring module: whether its backends' ``priority`` would raise, decided from outside."""
