@@ -105,6 +105,19 @@ def test_a_session_bus_that_does_not_answer_is_asked_and_means_no_keyring(
     assert keyring_choice == ours == "keyring.backends.fail.Keyring"
 
 
+def test_a_standard_bus_socket_without_an_address_is_asked_and_means_no_keyring(
+    home: Path, tmp_path: Path
+) -> None:
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    (runtime / "bus").write_text("")  # where a systemd user session puts its bus
+    env = environment(home, XDG_RUNTIME_DIR=str(runtime))
+
+    keyring_choice, ours, _ = choices(env)
+
+    assert keyring_choice == ours == "keyring.backends.fail.Keyring"
+
+
 def test_python_keyring_backend_is_honoured(home: Path, backend_directory: Path) -> None:
     env = environment(
         home,
