@@ -210,8 +210,8 @@ def part_rows(env: dict[str, str], rounds: int) -> list[Row]:
         "keyring": Case(python("import keyring\nkeyring.get_keyring()"), env=env),
         "scan ours": Case(
             python(
-                "from authadapter._entry_points import entry_points\n"
-                "entry_points('authadapter.providers')"
+                "from authadapter._entry_points import find_entry_points\n"
+                "find_entry_points('authadapter.providers')"
             ),
             env=env,
         ),
@@ -253,7 +253,7 @@ def part_rows(env: dict[str, str], rounds: int) -> list[Row]:
             "keyring.get_keyring()",
         ),
         row(
-            "a process listing entry points of authadapter.providers (authadapter._entry_points)",
+            "a process listing the entry points of authadapter.providers (find_entry_points)",
             "scan ours",
             "scan importlib",
             "importlib.metadata.entry_points",

@@ -157,6 +157,25 @@ def test_keyringrc_cfg_turning_the_keyring_off_is_honoured(home: Path) -> None:
     assert keyring_choice == ours == "keyring.backends.null.Keyring"
 
 
+def test_a_backend_installed_in_a_zip_on_sys_path_is_found_as_keyring_finds_it(
+    home: Path, tmp_path: Path
+) -> None:
+    import zipfile
+
+    archive = tmp_path / "backends.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("zipped_backend.py", MEMORY_BACKEND)
+        zipped.writestr("zipped_backend-1.0.dist-info/METADATA", "Name: zipped-backend\n")
+        zipped.writestr(
+            "zipped_backend-1.0.dist-info/entry_points.txt",
+            "[keyring.backends]\nzipped = zipped_backend\n",
+        )
+
+    keyring_choice, ours, _ = choices(environment(home, PYTHONPATH=str(archive)))
+
+    assert keyring_choice == ours == "zipped_backend.Keyring"
+
+
 def test_a_backend_the_program_set_is_the_one_used(home: Path, backend_directory: Path) -> None:
     program = (
         "import keyring, memory_backend\n"
