@@ -56,7 +56,13 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Prints the table that docs/performance.md quotes."""
+    """Prints the table that docs/performance.md quotes.
+
+    ``nox -s bench -- --only cold`` runs the cold-start group alone: whole
+    processes (``authadapter cargo-credential``, a one-shot httpx script) from
+    this session's venv, with and without a private Secret Service (dbus-daemon
+    and gnome-keyring-daemon, when installed).
+    """
     session.install("-e", ".[test]", "pip")
     install_niquests(session)
     session.run("python", "benchmarks/run.py", *session.posargs)

@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 
 from ._exceptions import ProviderTimeoutError
 
-__all__ = ["OneCallAtATime", "SingleFlight", "call_with_timeout", "own_copy"]
+__all__ = ["OneCallAtATime", "SingleFlight", "call_with_timeout", "own_copy", "process_timeout"]
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -268,3 +268,14 @@ class SingleFlight(Generic[K, T]):
         finally:
             del self._async[loop_key]
             done.set()
+
+
+def process_timeout(timeout: float) -> float:
+    """How long a child may run inside a provider the chain waits ``timeout`` seconds for.
+
+    A little less than the chain's wait: the child is killed, and its provider
+    answers with an error naming it, before the chain stops waiting and the
+    lookup ends as an anonymous "did not answer" warning with the child still
+    running behind it.
+    """
+    return max(0.0, timeout - min(1.0, timeout / 10))

@@ -42,11 +42,6 @@ from ._exceptions import ConfigError
 from ._origin import normalize_host
 from ._registry import ENTRY_POINT_GROUP, OFF_BY_DEFAULT, SWITCH_GROUPS, builtin_names
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-
 __all__ = [
     "CONFIG_ENV_VARIABLE",
     "DEFAULT_ORDER",
@@ -135,6 +130,13 @@ def config_path() -> Path:
     named = os.environ.get(CONFIG_ENV_VARIABLE)
     if named:
         return Path(named).expanduser()
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) and not os.environ.get(
+        "ANDROID_DATA"
+    ):
+        # platformdirs' answer here (XDG), without importing it: it imports tempfile
+        # and shutil, a tenth of what `authadapter cargo-credential` costs
+        base = os.environ.get("XDG_CONFIG_HOME", "").strip() or os.path.expanduser("~/.config")
+        return Path(base) / "authadapter" / "config.toml"
     import platformdirs
 
     return Path(platformdirs.user_config_dir("authadapter", appauthor=False)) / "config.toml"
@@ -162,6 +164,8 @@ def load_config(path: Path | str | None = None) -> Settings:
 def parse_config(text: str, path: Path | str) -> Settings:
     """Settings from the TOML ``text`` of the file ``path`` (named in errors only)."""
     where = str(path)
+    from authadapter._toml import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -33,7 +33,6 @@ import logging
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,6 +160,8 @@ def atomic_write(path: Path, text: str) -> None:
     """
     temporary: str | None = None
     try:
+        import tempfile  # only writers pay for it (shutil, random)
+
         descriptor, temporary = tempfile.mkstemp(
             prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
         )

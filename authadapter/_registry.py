@@ -100,7 +100,7 @@ def _rattler_auth_file(settings: Settings) -> Sequence[CredentialProvider]:
 
 
 def _keyring(settings: Settings) -> Sequence[CredentialProvider]:
-    from ._subprocess import process_timeout
+    from ._concurrency import process_timeout
     from .providers.keyring_store import KeyringProvider
 
     # the keyring runs under the chain's timeout: its OAuth refresh must end a little sooner

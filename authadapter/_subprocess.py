@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import IO
 
+from ._concurrency import process_timeout
 from ._exceptions import ProviderError, ProviderTimeoutError
 from ._process_tree import ProcessTree
 
@@ -48,17 +49,6 @@ __all__ = [
 
 MAX_OUTPUT = 64 * 1024
 """Bytes of stdout accepted from a credential command before it is stopped."""
-
-
-def process_timeout(timeout: float) -> float:
-    """How long a child may run inside a provider the chain waits ``timeout`` seconds for.
-
-    A little less than the chain's wait: the child is killed, and its provider
-    answers with an error naming it, before the chain stops waiting and the
-    lookup ends as an anonymous "did not answer" warning with the child still
-    running behind it.
-    """
-    return max(0.0, timeout - min(1.0, timeout / 10))
 
 
 def describe_command(argv: Sequence[str]) -> str:

@@ -28,52 +28,18 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.cold import cold_rows  # noqa: E402
+from benchmarks.common import FULL, QUICK, Row, Settings, fmt_us, verdict  # noqa: E402
+from tests.support import LoopbackServer, ServiceUnavailable, private_secret_service  # noqa: E402
+
 HOST = "repo.example.org"
 URLS = [f"https://{HOST}/simple/pkg-{n}/" for n in range(1000)]
-
-
-@dataclass
-class Row:
-    what: str
-    figure: str
-    reference: str
-    ratio: str
-    target: str = ""
-    met: str = ""
-
-
-@dataclass
-class Settings:
-    n: int  # iterations per round for per-call figures
-    rounds: int
-    cold_samples: int
-    process_samples: int  # cold samples for subprocess-based providers
-    round_trips: int
-    store_sizes: tuple[int, ...]
-
-
-# Short rounds, many of them: on a shared machine the best of many short rounds is
-# more often undisturbed than the best of a few long ones.
-FULL = Settings(4_000, 15, 200, 30, 300, (10, 1_000, 100_000))
-QUICK = Settings(1_000, 5, 20, 5, 100, (10, 1_000, 100_000))
-
-
-def fmt_us(seconds: float) -> str:
-    micro = seconds * 1e6
-    if micro >= 1000:
-        return f"{micro / 1000:.2f} ms"
-    return f"{micro:.2f} µs"
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
 
 
 # --- timing helpers ---------------------------------------------------------------------------
@@ -297,33 +263,17 @@ def warm_requests(s: Settings) -> list[Row]:
 
 @contextmanager
 def secret_service() -> Iterator[str | None]:
-    """A private Secret Service (the test suite's), or ``None`` with the reason printed."""
-    try:
-        from tests.fixtures_secret_service import _secret_service_session
-
-        start = _secret_service_session.__wrapped__  # type: ignore[attr-defined]
-    except (ImportError, AttributeError) as error:
-        print(f"keyring: no Secret Service helper ({error})", file=sys.stderr)
-        yield None
-        return
-
-    class Temp:
-        def mktemp(self, name: str) -> Path:
-            return Path(tempfile.mkdtemp(prefix=name))
-
-    running = start(Temp())
-    service = next(running)
-    try:
-        if isinstance(service, str):
-            print(f"keyring: {service}", file=sys.stderr)
+    """The private Secret Service of ``tests.support``, or ``None`` with the reason printed."""
+    with tempfile.TemporaryDirectory(prefix="authadapter-ss-") as root:
+        try:
+            with private_secret_service(Path(root)) as service:
+                yield service.address
+        except ServiceUnavailable as reason:
+            print(f"keyring: {reason}", file=sys.stderr)
             yield None
-        else:
-            yield str(service.address)
-    finally:
-        running.close()
 
 
-def cold_rows(s: Settings, home: Path) -> list[Row]:
+def first_lookup_rows(s: Settings, home: Path) -> list[Row]:
     from authadapter import ProviderChain
 
     url = URLS[0]
@@ -535,7 +485,6 @@ def stampede_rows(s: Settings) -> list[Row]:
     import httpx
 
     from authadapter import RegistryAuth
-    from tests.servers import LoopbackServer
 
     rows = []
     trials = 3 if s is QUICK else 5
@@ -724,6 +673,7 @@ def table(rows: list[Row]) -> str:
 
 GROUPS: dict[str, Callable[[Settings, Path], list[Row]]] = {
     "warm": lambda settings, home: warm_httpx(settings) + warm_requests(settings),
+    "first-lookup": first_lookup_rows,
     "cold": cold_rows,
     "store": store_rows,
     "stampede": lambda settings, home: stampede_rows(settings),

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.servers import Handler, LoopbackServer, accept_all
+from tests.support import Handler, LoopbackServer, accept_all
 
 pytest_plugins = [
     "tests.fixtures_secret_service",

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import service_unavailable
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply
 
 CRATE = "demo"
 VERSION = "1.0.0"

@@ -16,7 +16,7 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply
 
 
 class TokenEndpoint:

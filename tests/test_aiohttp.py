@@ -36,7 +36,7 @@ from authadapter import (
     RegistryAuth,
 )
 from tests.fixtures_security import Static, canary
-from tests.servers import LoopbackServer, require_authorization
+from tests.support import LoopbackServer, require_authorization
 from tests.test_registry_auth import Rotating, always, sent
 
 Servers = Callable[..., LoopbackServer]

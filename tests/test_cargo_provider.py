@@ -36,8 +36,8 @@ from authadapter.providers.cargo.libsecret import SCHEMA, libsecret_attributes
 from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE
 from authadapter.providers.cargo.token import registry_token
 from tests.fixtures_cargo import CargoHome, hanging_script
-from tests.fixtures_secret_service import SecretService
 from tests.provider_contract import ProviderContract
+from tests.support import SecretService
 
 INDEX = "sparse+https://cargo.example.org/index/"
 URL = "https://cargo.example.org/index/de/mo/demo"

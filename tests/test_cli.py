@@ -21,7 +21,7 @@ from authadapter._config import config_path
 from authadapter.cli import main
 from authadapter.providers.rattler import rattler_credentials_path
 from tests.conftest import service_unavailable
-from tests.servers import LoopbackServer
+from tests.support import LoopbackServer
 from tests.test_keyring_store import MEMORY_BACKEND, MemoryKeyring
 
 

@@ -23,7 +23,7 @@ from authadapter._config import (
     resolve_settings,
 )
 from authadapter._defaults import default_providers
-from tests.servers import LoopbackServer, require_authorization
+from tests.support import LoopbackServer, require_authorization
 
 ServerFactory = Callable[..., LoopbackServer]
 
@@ -383,3 +383,17 @@ def test_a_command_spec_built_in_python_names_its_own_field(
     with pytest.raises(ConfigError) as error:
         CommandSpec(("pkgs.example.org",), ("tool",), **arguments)
     assert str(error.value) == message
+
+
+@pytest.mark.parametrize("xdg", ["", "   ", "/somewhere/config"])
+def test_config_path_is_where_platformdirs_puts_it(
+    monkeypatch: pytest.MonkeyPatch, xdg: str
+) -> None:
+    # the path is computed without importing platformdirs on Linux; it must not drift from it
+    import platformdirs
+
+    from authadapter._config import config_path
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", xdg)
+    expected = Path(platformdirs.user_config_dir("authadapter", appauthor=False)) / "config.toml"
+    assert config_path() == expected

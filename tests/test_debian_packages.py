@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.fixtures_secret_service import DEBIAN_PACKAGES
+from tests.support import DEBIAN_PACKAGES
 
 ROOT = Path(__file__).parents[1]
 

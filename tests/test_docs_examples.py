@@ -33,7 +33,7 @@ import pytest
 
 from authadapter._config import config_path, parse_config
 from tests.conftest import service_unavailable
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 FENCE = re.compile(

@@ -20,7 +20,7 @@ from authadapter import (
 )
 from authadapter.providers.env import ENV_VARIABLE, EnvProvider
 from tests.provider_contract import ProviderContract, as_rattler_json
-from tests.servers import LoopbackServer
+from tests.support import LoopbackServer
 
 
 class TestEnvContract(ProviderContract):

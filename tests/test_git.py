@@ -38,7 +38,7 @@ from authadapter.providers.git import (
     parse_credential_output,
 )
 from tests.provider_contract import ProviderContract
-from tests.servers import LoopbackServer, Reply
+from tests.support import LoopbackServer, Reply
 
 GIT = shutil.which("git")
 pytestmark = pytest.mark.skipif(GIT is None, reason="git is not installed")

@@ -27,7 +27,7 @@ from authadapter import (
     httpx_event_hooks,
 )
 from tests.fixtures_security import Static, canary, count
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply
 
 Servers = Callable[..., LoopbackServer]
 

@@ -32,7 +32,7 @@ from authadapter import (
 )
 from tests.conftest import service_unavailable
 from tests.fixtures_security import Static, canary
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply
 
 Servers = Callable[..., LoopbackServer]
 CLIENTS = ["requests", "httpx", "httpx-async", "aiohttp", "niquests", "niquests-async"]

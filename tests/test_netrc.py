@@ -21,7 +21,7 @@ from authadapter import (
 )
 from authadapter.providers.netrc import NetrcEntry, NetrcProvider, netrc_path, parse_netrc
 from tests.provider_contract import ProviderContract
-from tests.servers import LoopbackServer
+from tests.support import LoopbackServer
 
 
 class TestNetrcContract(ProviderContract):

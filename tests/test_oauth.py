@@ -22,7 +22,7 @@ from authadapter.providers.env import ENV_VARIABLE, EnvProvider
 from authadapter.providers.netrc import NetrcProvider
 from authadapter.providers.rattler import RattlerFileProvider, rattler_credentials_path
 from tests.oauth_endpoint import TokenEndpoint, oauth_value
-from tests.servers import LoopbackServer, Reply
+from tests.support import LoopbackServer, Reply
 from tests.test_cli import run_cli
 
 Start = Callable[..., LoopbackServer]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.servers import LoopbackServer, require_authorization
+from tests.support import LoopbackServer, require_authorization
 
 SCRIPT = """
 import sys

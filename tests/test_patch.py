@@ -17,7 +17,7 @@ import requests
 import authadapter
 from authadapter import BearerToken, CondaToken, Found, LookupResult, Miss, Origin, RegistryAuth
 from tests.conftest import service_unavailable
-from tests.servers import LoopbackServer, Received, Reply, require_authorization
+from tests.support import LoopbackServer, Received, Reply, require_authorization
 
 TOKEN = "patched-token"
 EXPECTED = f"Bearer {TOKEN}"

@@ -30,7 +30,7 @@ from authadapter.providers.rattler import (
     rattler_credentials_file_provider,
 )
 from tests.provider_contract import ProviderContract, as_rattler_json
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply
 
 
 def _write(path: Path, entries: dict[str, object]) -> Path:

@@ -31,7 +31,7 @@ from authadapter import (
     RegistryAuth,
 )
 from tests.fixtures_security import Static
-from tests.servers import LoopbackServer, Received, Reply, require_authorization
+from tests.support import LoopbackServer, Received, Reply, require_authorization
 
 Servers = Callable[..., LoopbackServer]
 

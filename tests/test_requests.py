@@ -26,7 +26,7 @@ from authadapter import (
     RegistryAuth,
 )
 from tests.fixtures_security import Static, canary, count
-from tests.servers import LoopbackServer
+from tests.support import LoopbackServer
 from tests.test_httpx import _odd_url, expect
 
 Servers = Callable[..., LoopbackServer]

@@ -8,7 +8,7 @@ import httpx
 import requests
 
 from authadapter import BearerToken, Found, Miss, Origin, RegistryAuth
-from tests.servers import LoopbackServer, require_authorization
+from tests.support import LoopbackServer, require_authorization
 
 
 class OneHost:

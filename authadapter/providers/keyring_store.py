@@ -8,9 +8,11 @@ authadapter at another backend or turn the keyring off without us inventing
 a switch.
 
 ``PYTHON_KEYRING_BACKEND`` is read when the provider is made; the backend is
-loaded when the provider first needs it (loading may wait on D-Bus), per
-instance, not through keyring's process-wide default: a process that switched
-backends must not make us remember an earlier choice. A keyring that errors or is unavailable means
+chosen when the provider first needs it (loading may wait on D-Bus), per
+instance: a process that switched backends must not make us remember an
+earlier choice. The choice is python-keyring's own, reached without its
+needless work (``keyring_selection``): where no keyring can exist, keyring is
+not even imported. A keyring that errors or is unavailable means
 "not found here", logged at debug: on a headless machine that is the normal
 case, not a problem to warn about. The provider is ``blocking``, so the chain
 applies its timeout to a Secret Service that does not answer.
@@ -45,6 +47,7 @@ from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
 from ._entry import StoredEntry
 from .keyring_oauth import KeyringOAuthStore
+from .keyring_selection import NoKeyring, choose_backend
 from .oauth import REFRESH_TIMEOUT, OAuthRefresher, describe_oauth
 from .rattler_format import (
     dump_credential_value,
@@ -69,18 +72,15 @@ def load_backend(name: str | None) -> Any:
     """The backend python-keyring's own configuration selects, chosen afresh.
 
     ``name`` (the value ``PYTHON_KEYRING_BACKEND`` had), then
-    ``keyringrc.cfg``, then keyring's own detection by priority.
+    ``keyringrc.cfg``, then keyring's own detection by priority; ``NO_KEYRING``
+    where keyring would choose its ``fail`` backend.
     """
-    import keyring.core
-
-    if name:
-        return keyring.core.load_keyring(name)
-    return keyring.core.load_config() or keyring.core.get_keyring()
+    return choose_backend(name)
 
 
 def is_unusable(backend: Any) -> bool:
     """Whether ``backend`` is keyring's "no keyring" (fail) or "disabled" (null) backend."""
-    return type(backend).__module__ in _UNUSABLE_BACKENDS
+    return isinstance(backend, NoKeyring) or type(backend).__module__ in _UNUSABLE_BACKENDS
 
 
 class KeyringProvider(Provider):
@@ -215,6 +215,9 @@ class KeyringProvider(Provider):
         """Store ``credential`` as rattler would; returns where it went."""
         secret = json.dumps(dump_credential_value(credential))
         backend = self.backend()
+        if backend is None or isinstance(backend, NoKeyring):
+            # what keyring's fail backend raises, without loading keyring to raise it
+            raise StoreWriteError(f"{self.description}: cannot store {key!r} (NoKeyringError)")
         try:
             backend.set_password(self.service, key, secret)
         except Exception as error:

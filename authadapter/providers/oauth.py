@@ -33,19 +33,14 @@ code, which must work with only one of httpx and requests installed.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import http.client
 import ipaddress
 import json
 import logging
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from urllib.parse import urlencode, urlsplit
 
 from authadapter._credentials import BearerToken, Credential
@@ -53,6 +48,9 @@ from authadapter._exceptions import AuthAdapterError, InvalidCredentialError, St
 from authadapter._provider import Failure, Found, LookupResult, Miss
 
 from .rattler_format import OAuthEntry
+
+if TYPE_CHECKING:
+    import urllib.error
 
 __all__ = [
     "MAX_RESPONSE",
@@ -116,6 +114,8 @@ def describe_oauth(entry: OAuthEntry, now: float) -> str:
     if entry.expires_at is None:
         state = "no expiry"
     else:
+        import datetime
+
         moment = datetime.datetime.fromtimestamp(entry.expires_at, datetime.timezone.utc)
         verb = "expired" if entry.expires_at <= now else "expires"
         state = f"{verb} {moment:%Y-%m-%d %H:%M:%S} UTC"
@@ -145,11 +145,22 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer like any other: the refresh token is never re-sent elsewhere."""
+def _opener_without_redirects() -> Any:
+    """An opener for which a redirect is an answer like any other.
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    The refresh token is never re-sent elsewhere. The HTTP client is imported
+    here, when a refresh is due: every process that reads a store imports
+    this module, and ``urllib.request`` (``http.client``, ``email``, ``ssl``)
+    would cost a short-lived one such as ``authadapter cargo-credential`` more
+    than its whole answer.
+    """
+    import urllib.request
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    return urllib.request.build_opener(NoRedirects)
 
 
 def request_refresh(entry: OAuthEntry, *, timeout: float, now: float) -> OAuthEntry:
@@ -175,6 +186,10 @@ def request_refresh(entry: OAuthEntry, *, timeout: float, now: float) -> OAuthEn
         "refresh_token": entry.refresh_token,
         "client_id": entry.client_id,
     }
+    import http.client
+    import urllib.error
+    import urllib.request
+
     audience = entry.fields.get("audience")
     if isinstance(audience, str) and audience:
         form["audience"] = audience
@@ -187,7 +202,7 @@ def request_refresh(entry: OAuthEntry, *, timeout: float, now: float) -> OAuthEn
         },
         method="POST",
     )
-    opener = urllib.request.build_opener(_NoRedirects)
+    opener = _opener_without_redirects()
     try:
         with opener.open(request, timeout=timeout) as response:
             status, body = response.status, response.read(MAX_RESPONSE + 1)
@@ -204,6 +219,8 @@ def request_refresh(entry: OAuthEntry, *, timeout: float, now: float) -> OAuthEn
 
 
 def _read_quietly(error: urllib.error.HTTPError) -> bytes:
+    import http.client
+
     try:
         return error.read(MAX_RESPONSE + 1)
     except (OSError, http.client.HTTPException):
@@ -256,6 +273,9 @@ def _renewed(entry: OAuthEntry, host: str, body: bytes, now: float) -> OAuthEntr
 
 def _reason(error: BaseException) -> str:
     """Why a connection failed, in a few words (an OS error's text names no secret)."""
+    import socket
+    import urllib.error
+
     if isinstance(error, socket.timeout | TimeoutError):
         return "timed out"
     if isinstance(error, urllib.error.URLError):

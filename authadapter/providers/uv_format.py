@@ -31,10 +31,9 @@ with every other character turned into ``_``.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from authadapter._credentials import BasicCredential, BearerToken, Credential
@@ -42,10 +41,8 @@ from authadapter._exceptions import StoreError, StoreFormatError
 from authadapter._origin import Origin
 from authadapter._urls import _remove_dot_segments
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+if TYPE_CHECKING:
+    from authadapter._toml import tomllib
 
 __all__ = [
     "NamedIndex",
@@ -139,6 +136,8 @@ def parse_credentials(text: str, where: str) -> tuple[UvEntry, ...]:
     ``where`` names the file in errors. Raises ``StoreFormatError`` for a file
     uv itself would refuse; messages never quote a value but the service.
     """
+    from authadapter._toml import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -300,6 +299,8 @@ def parse_uv_toml_indexes(text: str, where: str) -> list[NamedIndex]:
 
 
 def _toml(text: str, where: str) -> dict[str, Any]:
+    from authadapter._toml import tomllib
+
     try:
         data: dict[str, Any] = tomllib.loads(text)
         return data

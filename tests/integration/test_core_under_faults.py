@@ -26,9 +26,8 @@ import requests
 
 from authadapter import RegistryAuth
 from authadapter.providers.rattler import rattler_credentials_path
-from tests.fixtures_secret_service import SecretService
 from tests.fixtures_security import count
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply, SecretService
 
 Start = Callable[..., LoopbackServer]
 TOKEN = "fault-token-73519"

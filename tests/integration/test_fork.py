@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from authadapter import Authorizer, BearerToken, Found, LookupResult, Origin
-from tests.servers import LoopbackServer
+from tests.support import LoopbackServer
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only"),

@@ -42,7 +42,7 @@ from authadapter.providers.keyring_store import KeyringProvider
 from authadapter.providers.netrc import NetrcProvider
 from authadapter.providers.rattler import RattlerFileProvider
 from tests.fixtures_security import Static, canary, count
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply
 
 Servers = Callable[..., LoopbackServer]
 

@@ -26,7 +26,7 @@ import pytest
 
 import authadapter
 from tests.conftest import service_unavailable
-from tests.servers import LoopbackServer, require_authorization
+from tests.support import LoopbackServer, require_authorization
 
 pytestmark = pytest.mark.service
 

@@ -21,10 +21,9 @@ import pytest
 from authadapter import RegistryAuth
 from authadapter.providers.rattler import rattler_credentials_path
 from tests.conftest import service_unavailable
-from tests.fixtures_secret_service import SecretService
 from tests.integration.test_pyrattler_interop import REPODATA
 from tests.oauth_endpoint import TokenEndpoint, oauth_value
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply, SecretService
 from tests.test_cli import run_cli
 
 Start = Callable[..., LoopbackServer]

@@ -28,7 +28,7 @@ from authadapter.providers.netrc import NetrcProvider
 from authadapter.providers.rattler import RattlerFileProvider
 from authadapter.providers.rattler_format import parse_credential_value
 from tests.fixtures_security import count
-from tests.servers import LoopbackServer
+from tests.support import LoopbackServer
 
 CORE = "Sekr3tCore"
 """In every generated value: it must never show in a message, a warning or an exception."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import service_unavailable
-from tests.servers import LoopbackServer, require_authorization
+from tests.support import LoopbackServer, require_authorization
 from tests.test_docs_examples import DOCS, blocks
 
 ROOT = DOCS.parent

@@ -25,7 +25,7 @@ import requests
 
 from authadapter import RegistryAuth
 from tests.fixtures_security import canary
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply
 
 Servers = Callable[..., LoopbackServer]
 FILES = 24

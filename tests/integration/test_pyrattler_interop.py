@@ -29,9 +29,8 @@ from authadapter import BasicCredential, BearerToken, CondaToken, Credential, Re
 from authadapter.providers.rattler import rattler_credentials_path
 from authadapter.providers.rattler_format import dump_credential_value
 from tests.conftest import service_unavailable
-from tests.fixtures_secret_service import SecretService
 from tests.integration.test_secret_service import store_like_rattler
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply, SecretService
 from tests.test_cli import run_cli
 
 REPODATA = json.dumps({"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": {}})

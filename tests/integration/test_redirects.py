@@ -52,7 +52,7 @@ from authadapter import (
 )
 from tests.conftest import service_unavailable
 from tests.fixtures_security import Static, canary, count
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply
 
 Servers = Callable[..., LoopbackServer]
 KINDS = ["bearer", "basic", "conda", "raw"]

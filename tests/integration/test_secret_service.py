@@ -28,11 +28,9 @@ from authadapter import (
 )
 from authadapter.cli import main
 from authadapter.providers.keyring_store import KeyringProvider
-from authadapter.providers.rattler_format import dump_credential_value
 from tests.conftest import service_unavailable
-from tests.fixtures_secret_service import SecretService
 from tests.provider_contract import ProviderContract
-from tests.servers import LoopbackServer
+from tests.support import LoopbackServer, SecretService, store_like_rattler
 
 
 def _secret_tool() -> str:
@@ -89,23 +87,6 @@ def test_clear_empties_the_keyring_between_tests(secret_service: SecretService) 
 
 
 # the keyring provider against the real Secret Service ----------------------------
-
-
-def store_like_rattler(service: SecretService, key: str, credential: Credential) -> None:
-    """Create the item exactly as rattler (Rust keyring crate) does on Linux."""
-    import secretstorage
-
-    secret = json.dumps(dump_credential_value(credential))
-    attributes = {
-        "service": "rattler",
-        "username": key,
-        "target": "default",
-        "application": "rust-keyring",
-    }
-    with closing(service.connection()) as connection:
-        collection = secretstorage.get_default_collection(connection)
-        label = f"keyring-rs for target 'default', service 'rattler', user '{key}'"
-        collection.create_item(label, attributes, secret.encode(), replace=True)
 
 
 class TestSecretServiceContract(ProviderContract):

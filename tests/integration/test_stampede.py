@@ -16,7 +16,7 @@ import httpx
 import requests
 
 from authadapter import BearerToken, Found, LookupResult, Origin, RegistryAuth
-from tests.servers import LoopbackServer, require_authorization
+from tests.support import LoopbackServer, require_authorization
 
 Servers = Callable[..., LoopbackServer]
 CLIENTS = 64

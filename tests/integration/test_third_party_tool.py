@@ -21,7 +21,7 @@ import pytest
 
 from authadapter._run import SITECUSTOMIZE_DIR
 from tests.conftest import service_unavailable
-from tests.servers import LoopbackServer, require_authorization
+from tests.support import LoopbackServer, require_authorization
 
 TOKEN = "tool-token-7f3a"
 

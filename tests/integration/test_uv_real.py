@@ -22,7 +22,7 @@ import pytest
 from authadapter import RegistryAuth
 from authadapter.providers.uv import UvProvider
 from tests.conftest import service_unavailable
-from tests.servers import LoopbackServer, Received, Reply
+from tests.support import LoopbackServer, Received, Reply
 
 pytestmark = pytest.mark.service
 

@@ -19,7 +19,6 @@ git host (often github.com) would give it away.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +27,6 @@ from urllib.parse import urlsplit
 
 from authadapter._exceptions import ConfigError
 from authadapter._origin import Origin
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = [
     "CRATES_IO",
@@ -245,6 +239,8 @@ def parse_cargo_config(text: str, path: Path) -> dict[str, Any]:
     non-mergeable keys scalars for ``merge_tables``.
     """
     where = str(path)
+    from authadapter._toml import tomllib
+
     try:
         table: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -28,7 +28,6 @@ from authadapter._credentials import RawToken
 from authadapter._exceptions import AuthAdapterError, ConfigError, ProviderTimeoutError
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
-from authadapter._subprocess import describe_command, process_timeout, run_token_command
 from authadapter.providers.cargo.config import (
     CRATES_IO_INDEX,
     CargoConfig,
@@ -36,9 +35,6 @@ from authadapter.providers.cargo.config import (
     Registry,
     load_cargo_config,
 )
-from authadapter.providers.cargo.keychain import macos_keychain_token, wincred_token
-from authadapter.providers.cargo.libsecret import libsecret_token
-from authadapter.providers.cargo.plugin_client import plugin_get
 from authadapter.providers.cargo.token import registry_token
 
 __all__ = ["IN_PLUGIN_VARIABLE", "CargoProvider"]
@@ -113,7 +109,7 @@ class CargoProvider(Provider):
     def lookup(self, origin: Origin, url: str) -> LookupResult:
         if self.env.get(IN_PLUGIN_VARIABLE):
             return Miss()
-        deadline = time.monotonic() + process_timeout(self.timeout)  # the chain's clock runs
+        started = time.monotonic()  # the chain's clock runs
         try:
             config = self.config()
             registries = config.registries_for(origin, _path_of(url))
@@ -129,7 +125,7 @@ class CargoProvider(Provider):
             for spec in config.providers_for(registry):
                 label = f"{spec} for Cargo registry `{registry.name}`"
                 try:
-                    answer = self._ask(config, registry, spec, deadline)
+                    answer = self._ask(config, registry, spec, started)
                 except AuthAdapterError as error:
                     # a plugin's own errors name it already
                     where = label if spec.is_builtin else f"Cargo registry `{registry.name}`"
@@ -144,27 +140,36 @@ class CargoProvider(Provider):
                 return Found(credential, f"{label} ({source})", 0 if path_dependent else ttl)
         return Miss(ttl=0 if path_dependent else None)
 
-    def _time_left(self, spec: ProviderSpec, deadline: float) -> float:
-        left = deadline - time.monotonic()
+    def _time_left(self, spec: ProviderSpec, started: float) -> float:
+        # the subprocess toolkit is imported only when a process is about to run:
+        # most lookups find no Cargo configuration, and Cargo's own calls to
+        # `authadapter cargo-credential` skip this provider
+        from authadapter._subprocess import process_timeout
+
+        left = started + process_timeout(self.timeout) - time.monotonic()
         if left <= 0:
             raise ProviderTimeoutError(f"no time left to run {spec} within {self.timeout:g} s")
         return left
 
     def _ask(
-        self, config: CargoConfig, registry: Registry, spec: ProviderSpec, deadline: float
+        self, config: CargoConfig, registry: Registry, spec: ProviderSpec, started: float
     ) -> _Answer:
+        from authadapter.providers.cargo.keychain import macos_keychain_token, wincred_token
+        from authadapter.providers.cargo.libsecret import libsecret_token
+        from authadapter.providers.cargo.plugin_client import plugin_get
+
         program = spec.program
         index_url = registry.index_url
         if program == "cargo:token":
             entry = registry_token(registry, config.home, self.env)
             return None if entry is None else (entry.token, entry.source, None)
         if program == "cargo:token-from-stdout":
-            return self._token_from_stdout(registry, spec, self._time_left(spec, deadline))
+            return self._token_from_stdout(registry, spec, self._time_left(spec, started))
         if program == "cargo:libsecret":
             token = libsecret_token(index_url)
             return None if token is None else (token, "Secret Service", None)
         if program == "cargo:macos-keychain":
-            token = macos_keychain_token(index_url, timeout=self._time_left(spec, deadline))
+            token = macos_keychain_token(index_url, timeout=self._time_left(spec, started))
             return None if token is None else (token, "macOS keychain", None)
         if program == "cargo:wincred":
             token = wincred_token(index_url)
@@ -183,7 +188,7 @@ class CargoProvider(Provider):
             spec.args,
             index_url,
             registry.name,
-            timeout=self._time_left(spec, deadline),
+            timeout=self._time_left(spec, started),
             now=self.clock,
             cwd=self.cwd,
         )
@@ -195,6 +200,8 @@ class CargoProvider(Provider):
         argv = [arg.replace("{index_url}", registry.index_url) for arg in spec.args]
         env = {"CARGO_REGISTRY_INDEX_URL": registry.index_url}
         env["CARGO_REGISTRY_NAME_OPT"] = registry.name
+        from authadapter._subprocess import describe_command, run_token_command
+
         what = describe_command(argv)
         token = run_token_command(argv, env=env, timeout=timeout, what=what, cwd=self.cwd)
         return token, what, None

@@ -9,18 +9,12 @@ a ``cargo login`` while a long-running program runs is seen at its next lookup.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from authadapter._exceptions import StoreFormatError
 from authadapter.providers.cargo.config import CRATES_IO, Registry, env_name
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 __all__ = ["TokenEntry", "credentials_path", "parse_credentials", "registry_token"]
 
@@ -40,6 +34,8 @@ def credentials_path(home: Path) -> Path:
 
 def parse_credentials(text: str, path: Path) -> dict[str, str]:
     """Tokens by registry name (crates.io as ``crates-io``) from a credentials file's text."""
+    from authadapter._toml import tomllib
+
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
