@@ -2,6 +2,6 @@
 
 import sys
 
-from authadapter.cli import main
+from authadapter._main import main
 
 sys.exit(main())

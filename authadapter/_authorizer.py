@@ -14,13 +14,14 @@ cannot drift apart. This module imports no HTTP client.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from authadapter._log import logger
 
 from . import _live
 from ._chain import Answer, ProviderChain, Resolution
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["REPLAYABLE_WITHOUT_BODY", "Authorizer", "Decision", "Explanation"]
 
-logger = logging.getLogger("authadapter")
 
 OWN_CREDENTIALS = "the request brings its own credentials"
 PLAIN_HTTP = "plain http to a host that is not loopback"

@@ -22,12 +22,13 @@ earlier one is worth asking again.
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+
+from authadapter._log import logger
 
 from . import _live
 from ._concurrency import OneCallAtATime, SingleFlight
@@ -38,7 +39,6 @@ from ._provider import CredentialProvider, Failure, Found, LookupResult, Provide
 
 __all__ = ["Answer", "ChainStats", "ProviderChain", "Resolution"]
 
-logger = logging.getLogger("authadapter")
 
 # "scheme://authority" followed by the end or a path, query or fragment. An
 # authority with userinfo, a backslash or whitespace does not match, so such

@@ -20,13 +20,14 @@ guarded the same way.
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+
+from authadapter._log import logger
 
 from ._provider import CredentialProvider, as_provider
 from ._registry import ProviderEntry
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EntryPoint", "Plugin", "find_entry_points", "load_plugins", "parse_entry_points"]
 
-logger = logging.getLogger("authadapter")
 
 _SUFFIXES = (".dist-info", ".egg-info")
 

@@ -29,18 +29,18 @@ live in namespaces, so it decides nothing. Where there is no ``flock``
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from authadapter._log import logger
+
 from ._exceptions import StoreError, StoreWriteError
 
 __all__ = ["atomic_write", "has_leftovers", "locked", "read_text"]
 
-logger = logging.getLogger("authadapter")
 
 _TEMPORARY_MIDDLE = re.compile(r"(?:[0-9]+\.)?[a-z0-9_]{8}")
 """What ``mkstemp`` puts between ``.<name>.`` and ``.tmp``: the pid (older versions had none)."""

@@ -8,7 +8,6 @@ see) and ``REPLAYABLE_WITHOUT_BODY``.
 from __future__ import annotations
 
 import base64
-import logging
 from collections.abc import Collection
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -26,7 +25,6 @@ __all__ = [
     "userinfo_authorization",
 ]
 
-logger = logging.getLogger("authadapter")
 
 REPLAYABLE_WITHOUT_BODY = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "TRACE"})
 

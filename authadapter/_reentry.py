@@ -23,10 +23,14 @@ import os
 import threading
 from collections.abc import Iterator
 
-__all__ = ["REENTRY_VARIABLE", "inside_own_lookup", "own_lookup"]
+__all__ = ["IN_PLUGIN_VARIABLE", "REENTRY_VARIABLE", "inside_own_lookup", "own_lookup"]
 
 REENTRY_VARIABLE = "AUTHADAPTER_IN_LOOKUP"
 """Set to ``1`` in the environment of processes that a lookup starts."""
+
+IN_PLUGIN_VARIABLE = "AUTHADAPTER_IN_CARGO_PLUGIN"
+"""Set while authadapter answers Cargo: its own Cargo store then answers nothing, as
+asking Cargo's configuration would ask authadapter again."""
 
 _state = threading.local()
 

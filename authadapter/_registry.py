@@ -18,11 +18,12 @@ a warning naming its entry point, as is one that cannot be imported.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from authadapter._log import logger
 
 from ._provider import CredentialProvider
 
@@ -40,7 +41,6 @@ __all__ = [
     "installed",
 ]
 
-logger = logging.getLogger("authadapter")
 
 ENTRY_POINT_GROUP = "authadapter.providers"
 _NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")

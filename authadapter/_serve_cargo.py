@@ -39,7 +39,7 @@ from typing import Any, TextIO
 from authadapter._credentials import BearerToken, Credential, RawToken
 from authadapter._exceptions import AuthAdapterError, InvalidCredentialError
 from authadapter._origin import Origin
-from authadapter.providers.cargo.provider import IN_PLUGIN_VARIABLE
+from authadapter._reentry import IN_PLUGIN_VARIABLE
 
 __all__ = ["answer", "serve", "store_key", "stored_credential"]
 
@@ -159,7 +159,7 @@ def serve(stdin: TextIO, stdout: TextIO, args: list[str]) -> int:
     passes none; the configured ones arrive in the request and are ignored
     beyond ``cargo-credential``).
     """
-    os.environ[IN_PLUGIN_VARIABLE] = "1"
+    os.environ[IN_PLUGIN_VARIABLE] = "1"  # Cargo's store, asked from here, would ask us again
     stdout.write(json.dumps({"v": [PROTOCOL_VERSION]}) + "\n")
     stdout.flush()
     line = stdin.readline()

@@ -12,21 +12,23 @@ provider's ``OAuthRefresher``; a store that can be written back to overrides
 
 from __future__ import annotations
 
-import logging
+import threading
+from typing import TYPE_CHECKING
 
 from authadapter._credentials import Credential
 from authadapter._exceptions import StoreError
+from authadapter._log import logger
 from authadapter._matching import candidate_keys, normalize_key
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
 from ._entry import StoredEntry
-from .oauth import REFRESH_TIMEOUT, MemoryOAuthStore, OAuthRefresher, OAuthStore, describe_oauth
 from .rattler_format import CredentialsDocument, OAuthEntry
 
-__all__ = ["DocumentProvider"]
+if TYPE_CHECKING:
+    from .oauth import OAuthRefresher, OAuthStore
 
-logger = logging.getLogger("authadapter")
+__all__ = ["DocumentProvider"]
 
 
 class DocumentProvider(Provider):
@@ -38,13 +40,32 @@ class DocumentProvider(Provider):
     """
 
     def __init__(
-        self, where: str, listed_as: str | None = None, *, refresh_timeout: float = REFRESH_TIMEOUT
+        self, where: str, listed_as: str | None = None, *, refresh_timeout: float = 10.0
     ) -> None:
         self._where = where
         self._listed_as = where if listed_as is None else listed_as
         self._warned: set[tuple[str, str]] = set()
-        self._refresher = OAuthRefresher(timeout=refresh_timeout)
-        self._memory = MemoryOAuthStore(self._stored)
+        self._refresh_timeout = refresh_timeout
+        self._oauth: tuple[OAuthRefresher, OAuthStore] | None = None
+        self._oauth_lock = threading.Lock()
+
+    @property
+    def _refresher(self) -> OAuthRefresher:
+        return self._oauth_parts()[0]
+
+    def _oauth_parts(self) -> tuple[OAuthRefresher, OAuthStore]:
+        """The OAuth refresher and in-memory store, made when an OAuth entry is first met.
+
+        Most stores hold no OAuth entry; the refresher's HTTP machinery is
+        imported only for those that do (a short-lived process pays nothing).
+        """
+        with self._oauth_lock:
+            if self._oauth is None:
+                from .oauth import MemoryOAuthStore, OAuthRefresher
+
+                refresher = OAuthRefresher(timeout=self._refresh_timeout)
+                self._oauth = (refresher, MemoryOAuthStore(self._stored))
+            return self._oauth
 
     @property
     def description(self) -> str:
@@ -72,12 +93,13 @@ class DocumentProvider(Provider):
         document = self._read()
         if document is None:
             return []
-        now = self._refresher.clock()
         listed = []
         for normal, written in document.keys.items():
             login = document.oauth.get(normal)
             if login is not None:
-                where = f"{self._listed_as} ({describe_oauth(login, now)})"
+                from .oauth import describe_oauth
+
+                where = f"{self._listed_as} ({describe_oauth(login, self._refresher.clock())})"
                 listed.append(StoredEntry(written, login.credential, where))
             else:
                 listed.append(StoredEntry(written, document.entries[normal], self._listed_as))
@@ -85,7 +107,7 @@ class DocumentProvider(Provider):
 
     def _oauth_store(self) -> OAuthStore:
         """Where a renewed OAuth entry goes: this process's memory, unless overridden."""
-        return self._memory
+        return self._oauth_parts()[1]
 
     def _stored(self, key: str) -> OAuthEntry | Credential | None:
         """What the store holds under the normalised ``key`` now (for the memory store)."""

@@ -35,13 +35,13 @@ When nothing is left, keyring would choose its ``fail`` backend; we return
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from authadapter._entry_points import find_entry_points
+from authadapter._log import logger
 
 __all__ = ["NO_KEYRING", "NoKeyring", "backend_name", "choose_backend", "keyring_config_path"]
 
@@ -57,7 +57,6 @@ class NoKeyring:
 
 NO_KEYRING = NoKeyring()
 
-logger = logging.getLogger("authadapter")
 
 _OWN_DISTRIBUTION = "authadapter"
 _KEYRING_DISTRIBUTION = "keyring"

@@ -34,21 +34,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authadapter._credentials import Credential
 from authadapter._exceptions import StoreWriteError
+from authadapter._log import logger
 from authadapter._matching import candidate_keys
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
 from ._entry import StoredEntry
-from .keyring_oauth import KeyringOAuthStore
 from .keyring_selection import NoKeyring, choose_backend
-from .oauth import REFRESH_TIMEOUT, OAuthRefresher, describe_oauth
 from .rattler_format import (
     dump_credential_value,
     is_oauth_value,
@@ -56,9 +54,11 @@ from .rattler_format import (
     parse_oauth_value,
 )
 
+if TYPE_CHECKING:
+    from .oauth import OAuthRefresher
+
 __all__ = ["KeyringProvider", "load_backend"]
 
-logger = logging.getLogger("authadapter")
 
 RATTLER_SERVICE = "rattler"
 PROBE_TIMEOUT = 10.0
@@ -94,7 +94,7 @@ class KeyringProvider(Provider):
         service: str = RATTLER_SERVICE,
         backend: Any = None,
         *,
-        refresh_timeout: float = REFRESH_TIMEOUT,
+        refresh_timeout: float = 10.0,
     ) -> None:
         self.service = service
         self._backend = backend
@@ -102,7 +102,19 @@ class KeyringProvider(Provider):
         # belongs in a lookup (under the chain's timeout), not in a constructor
         self._configured = os.environ.get("PYTHON_KEYRING_BACKEND")
         self._lock = threading.Lock()
-        self._refresher = OAuthRefresher(timeout=refresh_timeout)
+        self._refresh_timeout = refresh_timeout
+        self._oauth_refresher: OAuthRefresher | None = None
+        self._oauth_lock = threading.Lock()
+
+    @property
+    def _refresher(self) -> OAuthRefresher:
+        """Made when an OAuth entry is first met: most keyrings hold none."""
+        with self._oauth_lock:
+            if self._oauth_refresher is None:
+                from .oauth import OAuthRefresher
+
+                self._oauth_refresher = OAuthRefresher(timeout=self._refresh_timeout)
+            return self._oauth_refresher
 
     @property
     def description(self) -> str:
@@ -170,6 +182,8 @@ class KeyringProvider(Provider):
             try:
                 value = json.loads(secret)
                 if is_oauth_value(value):
+                    from .keyring_oauth import KeyringOAuthStore
+
                     store = KeyringOAuthStore(backend, self.service)
                     return self._refresher.answer(store, key, parse_oauth_value(value), source)
                 credential = parse_credential_value(value)
@@ -198,6 +212,8 @@ class KeyringProvider(Provider):
                         if is_oauth_value(value):
                             login = parse_oauth_value(value)
                             credential: Credential = login.credential
+                            from .oauth import describe_oauth
+
                             where += f" ({describe_oauth(login, self._refresher.clock())})"
                         else:
                             credential = parse_credential_value(value)

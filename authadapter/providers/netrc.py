@@ -17,7 +17,6 @@ learn that this library does not.
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 from collections.abc import Iterable
@@ -27,13 +26,12 @@ from pathlib import Path
 from authadapter._credentials import BasicCredential
 from authadapter._exceptions import InvalidCredentialError, StoreError, StoreFormatError
 from authadapter._filecache import ParsedFile
+from authadapter._log import logger
 from authadapter._matching import normalize_key
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
 from ._entry import StoredEntry
-
-logger = logging.getLogger("authadapter")
 
 __all__ = ["NetrcEntry", "NetrcProvider", "netrc_path", "parse_netrc"]
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +44,7 @@ from urllib.parse import urlencode, urlsplit
 
 from authadapter._credentials import BearerToken, Credential
 from authadapter._exceptions import AuthAdapterError, InvalidCredentialError, StoreError
+from authadapter._log import logger
 from authadapter._provider import Failure, Found, LookupResult, Miss
 
 from .rattler_format import OAuthEntry
@@ -65,7 +65,6 @@ __all__ = [
     "request_refresh",
 ]
 
-logger = logging.getLogger("authadapter")
 
 REFRESH_MARGIN = 300.0
 """Seconds before ``expires_at`` from which a token is renewed (rattler's skew, too)."""

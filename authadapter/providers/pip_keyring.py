@@ -26,7 +26,6 @@ backend that raises is a non-fatal failure: one warning, then the next store.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from typing import Any
@@ -34,6 +33,7 @@ from urllib.parse import urlsplit
 
 from authadapter._credentials import BasicCredential
 from authadapter._exceptions import InvalidCredentialError
+from authadapter._log import logger
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 from authadapter._reentry import own_lookup
@@ -42,8 +42,6 @@ from authadapter._urls import conda_token_in_path
 from .keyring_store import ERROR_TTL, is_unusable, load_backend
 
 __all__ = ["PipKeyringProvider", "keyring_services"]
-
-logger = logging.getLogger("authadapter")
 
 
 def keyring_services(origin: Origin, url: str) -> list[str]:

@@ -19,6 +19,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from authadapter._credentials import Credential
 from authadapter._filecache import ParsedFile
@@ -26,7 +27,6 @@ from authadapter._files import atomic_write, has_leftovers, locked, read_text
 from authadapter._matching import normalize_key
 
 from ._document import DocumentProvider
-from .oauth import REFRESH_TIMEOUT, OAuthSession, OAuthStore, StoredValue
 from .rattler_format import (
     CredentialsDocument,
     OAuthEntry,
@@ -36,6 +36,9 @@ from .rattler_format import (
     with_oauth_entry,
     without_entry,
 )
+
+if TYPE_CHECKING:
+    from .oauth import OAuthSession, OAuthStore, StoredValue
 
 __all__ = [
     "RattlerFileProvider",
@@ -59,9 +62,7 @@ def rattler_credentials_path() -> Path:
     return Path.home() / ".rattler" / "credentials.json"
 
 
-def rattler_auth_file_provider(
-    *, refresh_timeout: float = REFRESH_TIMEOUT
-) -> RattlerFileProvider | None:
+def rattler_auth_file_provider(*, refresh_timeout: float = 10.0) -> RattlerFileProvider | None:
     """The provider for ``$RATTLER_AUTH_FILE``, or ``None`` when the variable is unset."""
     value = os.environ.get(AUTH_FILE_VARIABLE)
     if not value:
@@ -71,9 +72,7 @@ def rattler_auth_file_provider(
     )
 
 
-def rattler_credentials_file_provider(
-    *, refresh_timeout: float = REFRESH_TIMEOUT
-) -> RattlerFileProvider:
+def rattler_credentials_file_provider(*, refresh_timeout: float = 10.0) -> RattlerFileProvider:
     """The provider for ``~/.rattler/credentials.json``."""
     return RattlerFileProvider(
         rattler_credentials_path(), name="rattler-credentials-file", refresh_timeout=refresh_timeout
@@ -84,7 +83,7 @@ class RattlerFileProvider(DocumentProvider):
     """One credentials file in rattler's format; it need not exist."""
 
     def __init__(
-        self, path: Path, *, name: str = "rattler-file", refresh_timeout: float = REFRESH_TIMEOUT
+        self, path: Path, *, name: str = "rattler-file", refresh_timeout: float = 10.0
     ) -> None:
         super().__init__(str(path), refresh_timeout=refresh_timeout)
         self.path = path

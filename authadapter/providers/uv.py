@@ -24,7 +24,6 @@ made; files when a lookup needs them, again only after they change.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -35,6 +34,7 @@ from urllib.parse import unquote, urlsplit
 from authadapter._credentials import BasicCredential, Credential
 from authadapter._exceptions import InvalidCredentialError, StoreError
 from authadapter._filecache import ParsedFile
+from authadapter._log import logger
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
 
@@ -54,7 +54,6 @@ from .uv_format import (
 
 __all__ = ["UvProvider"]
 
-logger = logging.getLogger("authadapter")
 
 _INDEX_CREDENTIAL = re.compile(r"UV_INDEX_\w+_(USERNAME|PASSWORD)")
 

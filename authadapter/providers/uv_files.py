@@ -20,7 +20,6 @@ Paths follow uv 0.13 (checked with ``uv auth dir`` and uv's ``uv-dirs`` and
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from typing import TypeVar
 
 from authadapter._exceptions import StoreFormatError
 from authadapter._filecache import ParsedFile
+from authadapter._log import logger
 
 from .uv_format import (
     NamedIndex,
@@ -45,7 +45,6 @@ __all__ = [
     "uv_user_config_path",
 ]
 
-logger = logging.getLogger("authadapter")
 
 T = TypeVar("T")
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})

@@ -16,7 +16,6 @@ authadapter cannot recurse.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -26,8 +25,10 @@ from urllib.parse import urlsplit
 
 from authadapter._credentials import RawToken
 from authadapter._exceptions import AuthAdapterError, ConfigError, ProviderTimeoutError
+from authadapter._log import logger
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
+from authadapter._reentry import IN_PLUGIN_VARIABLE
 from authadapter.providers.cargo.config import (
     CRATES_IO_INDEX,
     CargoConfig,
@@ -39,9 +40,6 @@ from authadapter.providers.cargo.token import registry_token
 
 __all__ = ["IN_PLUGIN_VARIABLE", "CargoProvider"]
 
-logger = logging.getLogger("authadapter")
-
-IN_PLUGIN_VARIABLE = "AUTHADAPTER_IN_CARGO_PLUGIN"
 
 _Answer = tuple[str, str, "float | None"] | None
 """(token, source, ttl) or None for Cargo's not-found."""
