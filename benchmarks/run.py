@@ -215,6 +215,7 @@ def warm_requests(s: Settings) -> list[Row]:
         )
         pip_auth.passwords[HOST] = ("user", "pass")
         auths["pip"] = pip_auth
+
     def of(auth: Callable[[requests.PreparedRequest], requests.PreparedRequest]) -> Contender:
         def setup(n: int) -> list[requests.PreparedRequest]:
             # fresh requests, each with its own headers and hooks, as a session prepares them

@@ -29,11 +29,11 @@ from authadapter import (
     ProviderError,
     RawToken,
 )
+from authadapter._reentry import IN_PLUGIN_VARIABLE
 from authadapter.providers.cargo import CargoProvider
 from authadapter.providers.cargo.config import CRATES_IO, CRATES_IO_INDEX, Registry
 from authadapter.providers.cargo.keychain import keychain_service, wincred_target
 from authadapter.providers.cargo.libsecret import SCHEMA, libsecret_attributes
-from authadapter._reentry import IN_PLUGIN_VARIABLE
 from authadapter.providers.cargo.token import registry_token
 from tests.fixtures_cargo import CargoHome, hanging_script
 from tests.provider_contract import ProviderContract

@@ -17,8 +17,8 @@ import pytest
 
 from authadapter._credentials import BearerToken, RawToken
 from authadapter._exceptions import InvalidCredentialError
-from authadapter._serve_cargo import serve, store_key, stored_credential
 from authadapter._reentry import IN_PLUGIN_VARIABLE
+from authadapter._serve_cargo import serve, store_key, stored_credential
 from tests.fixtures_cargo import CargoHome
 
 INDEX = "sparse+http://127.0.0.1:8765/index/"
