@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +27,7 @@ import requests
 
 from authadapter import RegistryAuth
 from authadapter.providers.rattler import rattler_credentials_path
+from tests.conftest import service_unavailable
 from tests.fixtures_security import count
 from tests.support import LoopbackServer, Received, Reply, SecretService
 
@@ -144,7 +146,65 @@ def _httpx_async_get(auth: RegistryAuth, url: str) -> int:
     return anyio.run(get)
 
 
-CLIENTS = {"requests": _requests_get, "httpx": _httpx_get, "httpx-async": _httpx_async_get}
+def _aiohttp_get(auth: RegistryAuth, url: str) -> int:
+    import asyncio
+
+    import aiohttp
+
+    from authadapter import AiohttpAuth
+
+    async def get() -> int:
+        async with (
+            aiohttp.ClientSession(middlewares=[AiohttpAuth(auth)]) as session,
+            session.get(url) as response,
+        ):
+            return response.status
+
+    return asyncio.run(get())
+
+
+def _niquests() -> Any:
+    try:
+        import niquests
+    except ImportError:
+        service_unavailable("niquests is not installed (noxfile.py: install_niquests)")
+    return niquests
+
+
+def _niquests_get(auth: RegistryAuth, url: str) -> int:
+    niquests = _niquests()
+    from authadapter import NiquestsAuth
+
+    with niquests.Session() as session:
+        session.auth = NiquestsAuth(auth)
+        status: int = session.get(url, timeout=30).status_code
+        return status
+
+
+def _niquests_async_get(auth: RegistryAuth, url: str) -> int:
+    import asyncio
+
+    niquests = _niquests()
+    from authadapter import AsyncNiquestsAuth
+
+    async def get() -> int:
+        async with niquests.AsyncSession() as session:
+            session.auth = AsyncNiquestsAuth(auth)
+            response = await session.get(url, timeout=30)
+            status: int = response.status_code
+            return status
+
+    return asyncio.run(get())
+
+
+CLIENTS = {
+    "requests": _requests_get,
+    "httpx": _httpx_get,
+    "httpx-async": _httpx_async_get,
+    "aiohttp": _aiohttp_get,
+    "niquests": _niquests_get,
+    "niquests-async": _niquests_async_get,
+}
 
 
 @pytest.mark.parametrize("client", CLIENTS)
