@@ -38,12 +38,14 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
+from authadapter._concurrency import call_with_timeout
 from authadapter._credentials import Credential
-from authadapter._exceptions import StoreWriteError
+from authadapter._exceptions import ProviderTimeoutError, StoreWriteError
 from authadapter._log import logger
 from authadapter._matching import candidate_keys
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
+from authadapter._reentry import own_lookup
 
 from ._entry import StoredEntry
 from .keyring_selection import NoKeyring, choose_backend
@@ -146,25 +148,24 @@ class KeyringProvider(Provider):
         ``login`` decides where to write with this, so a Secret Service that
         never answers makes it fall back to the file instead of hanging.
         """
-        answered = threading.Event()
-        outcome: list[bool] = []
 
-        def probe() -> None:
+        def probe() -> bool:
             try:
                 backend = self.backend()
-                if backend is not None and not is_unusable(backend):
+                if backend is None or is_unusable(backend):
+                    return False
+                with own_lookup():
                     backend.get_password(self.service, "authadapter-probe")
-                    outcome.append(True)
+                return True
             except Exception as error:
                 logger.debug("keyring: probe failed (%s)", type(error).__name__)
-            finally:
-                answered.set()
+                return False
 
-        threading.Thread(target=probe, name="authadapter-keyring-probe", daemon=True).start()
-        if not answered.wait(timeout):
+        try:
+            return call_with_timeout(probe, timeout, "authadapter-keyring-probe")
+        except ProviderTimeoutError:
             logger.debug("keyring: probe did not answer within %g s", timeout)
             return False
-        return bool(outcome)
 
     def lookup(self, origin: Origin, url: str) -> LookupResult:
         backend = self.backend()
