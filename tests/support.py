@@ -384,3 +384,40 @@ def install_package(
         check=True,
         capture_output=True,
     )
+
+
+class NeedsTheLoop:
+    """A blocking store that answers only once another task of the event loop has run.
+
+    An adapter that runs a cold lookup on the event loop deadlocks with it
+    (the lookup waits for ``ticker``, which cannot run): the store then gives
+    up after 5 s and answers ``loop-was-blocked``, which the server refuses.
+    Run ``ticker`` beside the request; it counts the loop turns it got in ``ticks``.
+    """
+
+    name = "needs-the-loop"
+    blocking = True
+    token = "loop-ok"
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.ticks = 0
+
+    def lookup(self, origin: Any, url: str) -> Any:
+        from authadapter import BearerToken, Found
+
+        self.entered.set()
+        if self.release.wait(5):
+            return Found(BearerToken(self.token), "test")
+        return Found(BearerToken("loop-was-blocked"), "test")
+
+    async def ticker(self) -> None:
+        import anyio
+
+        while not self.entered.is_set():
+            await anyio.sleep(0.001)
+        for _ in range(3):
+            self.ticks += 1
+            await anyio.sleep(0)
+        self.release.set()

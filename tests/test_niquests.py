@@ -17,7 +17,6 @@ import logging
 import os
 import pickle
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,15 +40,12 @@ from authadapter import (
     BearerToken,
     CondaToken,
     Credential,
-    Found,
-    LookupResult,
     NiquestsAuth,
-    Origin,
     RawToken,
     RegistryAuth,
 )
 from tests.fixtures_security import Static, canary
-from tests.support import LoopbackServer, require_authorization
+from tests.support import LoopbackServer, NeedsTheLoop, require_authorization
 from tests.test_registry_auth import Rotating, always, sent
 
 Servers = Callable[..., LoopbackServer]
@@ -205,35 +201,14 @@ def test_plain_http_to_a_remote_host_follows_the_rule(
 async def test_a_cold_lookup_does_not_block_the_event_loop(loopback_server: Servers) -> None:
     """The store answers only once another task on the loop has run: a blocked loop deadlocks."""
     server = loopback_server("127.0.0.1", require_authorization("Bearer loop-ok"))
-    entered, release = threading.Event(), threading.Event()
-
-    class NeedsTheLoop:
-        name = "needs-the-loop"
-        blocking = True
-
-        def lookup(self, origin: Origin, url: str) -> LookupResult:
-            entered.set()
-            if release.wait(5):
-                return Found(BearerToken("loop-ok"), "test")
-            return Found(BearerToken("loop-was-blocked"), "test")
-
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while not entered.is_set():
-            await anyio.sleep(0.001)
-        for _ in range(3):
-            ticks += 1
-            await anyio.sleep(0)
-        release.set()
+    store = NeedsTheLoop()
 
     async with niquests.AsyncSession() as session, anyio.create_task_group() as group:
-        session.auth = AsyncNiquestsAuth(RegistryAuth([NeedsTheLoop()]))
-        group.start_soon(ticker)
+        session.auth = AsyncNiquestsAuth(RegistryAuth([store]))
+        group.start_soon(store.ticker)
         response = await session.get(server.url)
     assert response.status_code == 200
-    assert ticks == 3
+    assert store.ticks == 3
 
 
 def test_a_session_copy_carries_no_secret_and_works(loopback_server: Servers) -> None:

@@ -31,7 +31,7 @@ from authadapter import (
     RegistryAuth,
 )
 from tests.fixtures_security import Static
-from tests.support import LoopbackServer, Received, Reply, require_authorization
+from tests.support import LoopbackServer, NeedsTheLoop, Received, Reply, require_authorization
 
 Servers = Callable[..., LoopbackServer]
 
@@ -213,35 +213,14 @@ def test_requests_never_replays_a_streamed_body(loopback_server: Servers) -> Non
 async def test_a_cold_lookup_does_not_block_the_event_loop(loopback_server: Servers) -> None:
     """The store answers only once another task on the loop has run: a blocked loop deadlocks."""
     server = loopback_server("127.0.0.1", require_authorization("Bearer loop-ok"))
-    entered, release = threading.Event(), threading.Event()
+    store = NeedsTheLoop()
 
-    class NeedsTheLoop:
-        name = "needs-the-loop"
-        blocking = True
-
-        def lookup(self, origin: Origin, url: str) -> LookupResult:
-            entered.set()
-            if release.wait(5):
-                return Found(BearerToken("loop-ok"), "test")
-            return Found(BearerToken("loop-was-blocked"), "test")
-
-    ticks = 0
-
-    async def ticker() -> None:
-        nonlocal ticks
-        while not entered.is_set():
-            await anyio.sleep(0.001)
-        for _ in range(3):
-            ticks += 1
-            await anyio.sleep(0)
-        release.set()
-
-    auth = RegistryAuth([NeedsTheLoop()])
+    auth = RegistryAuth([store])
     async with httpx.AsyncClient(auth=auth) as client, anyio.create_task_group() as group:
-        group.start_soon(ticker)
+        group.start_soon(store.ticker)
         response = await client.get(server.url)
     assert response.status_code == 200
-    assert ticks == 3
+    assert store.ticks == 3
 
 
 async def test_sixty_four_tasks_on_one_cold_origin_ask_the_store_once() -> None:
