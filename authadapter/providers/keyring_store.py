@@ -44,6 +44,7 @@ from authadapter._log import logger
 from authadapter._matching import candidate_keys
 from authadapter._origin import Origin
 from authadapter._provider import Failure, Found, LookupResult, Miss, Provider
+from authadapter._reentry import own_lookup
 
 from ._entry import StoredEntry
 from .keyring_selection import NoKeyring, choose_backend
@@ -134,7 +135,8 @@ class KeyringProvider(Provider):
         with self._lock:
             if self._backend is None:
                 try:
-                    self._backend = load_backend(self._configured)
+                    with own_lookup():  # keyring's choice must not be authadapter's own backend
+                        self._backend = load_backend(self._configured)
                 except Exception as error:
                     logger.debug("keyring: no backend (%s)", type(error).__name__)
                     return None
@@ -151,10 +153,11 @@ class KeyringProvider(Provider):
 
         def probe() -> None:
             try:
-                backend = self.backend()
-                if backend is not None and not is_unusable(backend):
-                    backend.get_password(self.service, "authadapter-probe")
-                    outcome.append(True)
+                with own_lookup():
+                    backend = self.backend()
+                    if backend is not None and not is_unusable(backend):
+                        backend.get_password(self.service, "authadapter-probe")
+                        outcome.append(True)
             except Exception as error:
                 logger.debug("keyring: probe failed (%s)", type(error).__name__)
             finally:
@@ -167,6 +170,10 @@ class KeyringProvider(Provider):
         return bool(outcome)
 
     def lookup(self, origin: Origin, url: str) -> LookupResult:
+        with own_lookup():
+            return self._lookup(origin)
+
+    def _lookup(self, origin: Origin) -> LookupResult:
         backend = self.backend()
         if backend is None or is_unusable(backend):
             return Miss()
@@ -235,7 +242,8 @@ class KeyringProvider(Provider):
             # what keyring's fail backend raises, without loading keyring to raise it
             raise StoreWriteError(f"{self.description}: cannot store {key!r} (NoKeyringError)")
         try:
-            backend.set_password(self.service, key, secret)
+            with own_lookup():
+                backend.set_password(self.service, key, secret)
         except Exception as error:
             raise StoreWriteError(
                 f"{self.description}: cannot store {key!r} ({type(error).__name__})"
@@ -248,9 +256,10 @@ class KeyringProvider(Provider):
         if backend is None or is_unusable(backend):
             return False
         try:
-            if backend.get_password(self.service, key) is None:
-                return False
-            backend.delete_password(self.service, key)
+            with own_lookup():
+                if backend.get_password(self.service, key) is None:
+                    return False
+                backend.delete_password(self.service, key)
         except Exception as error:
             raise StoreWriteError(
                 f"{self.description}: cannot delete {key!r} ({type(error).__name__})"

@@ -1,0 +1,246 @@
+"""authadapter as a python-keyring backend: pip, uv, twine, poetry and pdm find its credentials.
+
+Installing authadapter registers ``AuthAdapterKeyring`` through keyring's
+``keyring.backends`` entry point. Those tools ask keyring for a service (an
+index or upload URL, ``scheme://host[:port]`` or a bare ``host[:port]``) and
+maybe a username; the answer is what authadapter itself would send to that
+URL (``credential_for``), as a username and password:
+
+* Basic credentials are their username and password. A given username
+  (not ``None`` or ``""``) must be the stored one, or there is no answer.
+* A Bearer token is the password of the user ``__token__``, as PyPI-style
+  indexes take it. Indexes that want ``Authorization: Bearer`` itself cannot
+  be served through keyring, whose answer is always a username and password.
+* Conda tokens (they go in the URL path) and raw Cargo tokens (sent verbatim)
+  have no username/password form and are not offered.
+* A bare ``host[:port]`` says nothing about TLS, so it is answered only when
+  plain http to that host would be allowed too (loopback, ``allow_http_hosts``).
+  Every tool asks with the full URL first, which is answered by the normal rule.
+* Any other service (``poetry-repository-<name>``, ``pdm-pypi-<name>``...)
+  is not answered: it names no URL, and the tools ask with the URL next.
+
+Priority ``PRIORITY`` (0.1) keeps the backend below every real keyring (the
+Secret Service, macOS Keychain, Windows Credential Locker are 5 and up,
+keyrings.alt's files 0.5 and more). With one of them viable, keyring chooses
+its chainer, which asks the user's keyring first and writes only there.
+Alone, it is keyring's choice (above ``fail``, 0), and it stores nothing:
+``set_password`` and ``delete_password`` refuse with a message that says
+where registry credentials go (``authadapter login``).
+
+Loops: inside one of authadapter's own lookups (``_reentry``) the priority
+drops to -1, which takes the backend out of keyring's choice and out of the
+chainer, and the methods answer nothing. Off switch: ``AUTHADAPTER_KEYRING_BACKEND=0``
+or ``keyring_backend = false`` in the configuration file make the backend
+not viable (its priority raises, as keyring expects of an unusable backend).
+
+keyring imports this module for every ``keyring`` command and every tool that
+imports keyring, so importing it and reading the priority do no lookup and
+import nothing beyond keyring and ``authadapter``'s own package; the rest is
+imported on the first question.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from keyring.backend import KeyringBackend
+from keyring.compat import properties
+from keyring.credentials import SimpleCredential
+from keyring.errors import PasswordDeleteError, PasswordSetError
+
+from authadapter._reentry import inside_own_lookup, own_lookup
+
+if TYPE_CHECKING:
+    from authadapter._credentials import Credential
+
+__all__ = [
+    "PRIORITY",
+    "SWITCH_VARIABLE",
+    "TOKEN_USERNAME",
+    "AuthAdapterKeyring",
+    "backend_enabled",
+    "credential_for",
+    "service_url",
+    "switch_state",
+]
+
+logger = logging.getLogger("authadapter")
+
+PRIORITY = 0.1
+SWITCH_VARIABLE = "AUTHADAPTER_KEYRING_BACKEND"
+"""``0``/``false``/``off``/``no`` switch the backend off, ``1``/``true``/``on``/``yes`` on.
+
+It wins over ``keyring_backend`` in the configuration file."""
+TOKEN_USERNAME = "__token__"  # noqa: S105 - a user name, not a secret
+"""The username a Bearer token is offered under."""
+
+READ_ONLY = (
+    "authadapter's keyring backend stores nothing: save registry credentials with "
+    "`authadapter login HOST`, or install a keyring that stores (Secret Service, keyrings.alt)"
+)
+_OFF = ("0", "false", "off", "no")
+_ON = ("1", "true", "on", "yes")
+
+
+def switch_state(file_setting: bool) -> tuple[bool, str]:
+    """Whether the backend is on, and why: ``SWITCH_VARIABLE`` wins over the file's setting.
+
+    Raises ``ConfigError`` for a value of the variable that is neither on nor off.
+    """
+    value = os.environ.get(SWITCH_VARIABLE, "").strip().lower()
+    if value in _OFF:
+        return False, f"{SWITCH_VARIABLE}={value}"
+    if value in _ON:
+        return True, f"{SWITCH_VARIABLE}={value}"
+    if value:
+        from authadapter._exceptions import ConfigError
+
+        raise ConfigError(f"{SWITCH_VARIABLE}: expected 1 or 0 (true/false, on/off)")
+    return file_setting, f"keyring_backend = {str(file_setting).lower()}, {SWITCH_VARIABLE} unset"
+
+
+def backend_enabled() -> bool:
+    """Whether the backend is switched on (``switch_state`` of the configuration file).
+
+    Raises ``ConfigError`` for a bad variable value or a broken configuration file.
+    """
+    if os.environ.get(SWITCH_VARIABLE, "").strip().lower() in _OFF + _ON:
+        return switch_state(True)[0]
+    from authadapter._config import load_config
+
+    return switch_state(load_config().keyring_backend)[0]
+
+
+def service_url(service: str) -> tuple[str, bool] | None:
+    """The URL a service string stands for, and whether it named its scheme; None if none.
+
+    ``https://host/simple/``, ``http://host:8080`` and the like are URLs as
+    given (a scheme-only ``scheme://host`` gets ``/``); a bare ``host[:port]``
+    becomes ``https://host[:port]/`` with ``False``: its scheme is a guess.
+    """
+    from authadapter._origin import Origin
+
+    text = service.strip()
+    if not text or any(char.isspace() for char in text):
+        return None
+    scheme, separator, rest = text.partition("://")
+    if separator:
+        if scheme.lower() not in ("http", "https"):
+            return None
+        url, named = text if "/" in rest else text + "/", True
+    elif "/" in text or "@" in text:
+        return None
+    else:
+        url, named = f"https://{text}/", False
+    try:
+        Origin.from_url(url)
+    except ValueError:
+        return None
+    return url, named
+
+
+def credential_for(url: str) -> Credential | None:
+    """What authadapter sends to ``url``: the default chain, the plain-http rule; or None.
+
+    Built from the same parts as ``RegistryAuth`` without importing httpx, in
+    this one function, so that it can become one call to authadapter's core.
+    """
+    from authadapter._chain import ProviderChain
+    from authadapter._config import resolve_settings
+    from authadapter._defaults import default_providers
+    from authadapter._origin import normalize_host
+    from authadapter._policy import plain_http_allowed
+
+    settings = resolve_settings()
+    chain = ProviderChain(
+        default_providers(settings),
+        ttl=settings.ttl,
+        negative_ttl=settings.negative_ttl,
+        timeout=settings.timeout,
+    )
+    origin = chain.origin_of(url)
+    allowed = {normalize_host(host) for host in settings.allow_http_hosts}
+    if not plain_http_allowed(origin, allowed):
+        return None
+    return chain.resolve(url).credential
+
+
+def _http_allowed(url: str) -> bool:
+    """Whether plain http to the host of ``url`` would be allowed (loopback or allow-listed)."""
+    from authadapter._config import load_config
+    from authadapter._origin import Origin, normalize_host
+    from authadapter._policy import plain_http_allowed
+
+    origin = Origin.from_url("http" + url[len("https") :])
+    allowed = {normalize_host(host) for host in load_config().allow_http_hosts}
+    return plain_http_allowed(origin, allowed)
+
+
+def username_and_password(credential: Credential | None) -> tuple[str, str] | None:
+    """The keyring form of a credential: Basic as is, Bearer under ``TOKEN_USERNAME``."""
+    from authadapter._credentials import BasicCredential, BearerToken
+
+    if isinstance(credential, BasicCredential):
+        return credential.username, credential.password
+    if isinstance(credential, BearerToken):
+        return TOKEN_USERNAME, credential.token
+    return None
+
+
+def answer(service: str, username: str | None) -> tuple[str, str] | None:
+    """The username and password for ``service`` (and ``username``, if given); None if none."""
+    from authadapter._exceptions import AuthAdapterError
+
+    if inside_own_lookup():
+        return None
+    target = service_url(service)
+    if target is None:
+        return None
+    url, scheme_named = target
+    with own_lookup():
+        try:
+            if not scheme_named and not _http_allowed(url):
+                return None
+            pair = username_and_password(credential_for(url))
+        except AuthAdapterError as error:
+            logger.warning("authadapter keyring backend: %s", error)
+            return None
+    if pair is None or (username and pair[0] != username):
+        return None
+    return pair
+
+
+class AuthAdapterKeyring(KeyringBackend):
+    """Registry credentials from authadapter's stores, below every keyring that stores."""
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        """``PRIORITY``; -1 inside authadapter's own lookups; raises when switched off."""
+        from authadapter._exceptions import ConfigError
+
+        try:
+            enabled = backend_enabled()
+        except ConfigError as error:
+            raise RuntimeError(str(error)) from None
+        if not enabled:
+            raise RuntimeError(
+                f"authadapter's keyring backend is switched off ({SWITCH_VARIABLE} "
+                "or keyring_backend in the configuration file)"
+            )
+        return -1.0 if inside_own_lookup() else PRIORITY
+
+    def get_password(self, service: str, username: str) -> str | None:
+        pair = answer(service, username)
+        return None if pair is None else pair[1]
+
+    def get_credential(self, service: str, username: str | None) -> SimpleCredential | None:
+        pair = answer(service, username)
+        return None if pair is None else SimpleCredential(*pair)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise PasswordSetError(READ_ONLY)
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise PasswordDeleteError(READ_ONLY)
