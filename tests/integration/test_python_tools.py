@@ -321,6 +321,32 @@ def test_keyring_answers_in_every_argument_order_the_tools_use(tools: Path, home
     assert keyring(tools, "get", "http://127.0.0.1:9999/simple/", "alice") == (1, "")
 
 
+def test_keyring_set_without_a_keyring_that_stores_refuses_and_says_where_logins_go(
+    tools: Path, home: Path
+) -> None:
+    for argv, stdin in (
+        (["set", "my-service", "me"], "pw-7a7a7a\n"),
+        (["del", "my-service", "me"], ""),
+    ):
+        result = subprocess.run(
+            [str(bin_dir(tools) / "keyring"), *argv],
+            capture_output=True,
+            text=True,
+            input=stdin,
+            env=clean_environment(),
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert result.returncode != 0
+        assert result.stderr.splitlines()[-1].endswith(
+            "authadapter's keyring backend stores nothing: save registry credentials with "
+            "`authadapter login HOST`, or install a keyring that stores "
+            "(Secret Service, keyrings.alt)"
+        )
+        assert "pw-7a7a7a" not in result.stdout + result.stderr
+    assert not (home / ".rattler").exists()
+
+
 def test_a_lookup_that_runs_keyring_does_not_come_back(
     tools: Path, home: Path, tmp_path: Path
 ) -> None:
