@@ -361,3 +361,24 @@ def test_authadapter_login_with_only_this_backend_writes_the_file() -> None:
     assert result.returncode == 0, result.stderr
     stored = json.loads((Path.home() / ".rattler" / "credentials.json").read_text())
     assert stored == {"127.0.0.1": {"BearerToken": "login-tok-6d6d"}}
+
+
+def test_keyring_discovering_the_backend_imports_no_client_and_reads_no_store() -> None:
+    """keyring imports the module and reads its priority for every command and every tool."""
+    code = (
+        "import sys, keyring.backend\n"
+        "found = [str(k) for k in keyring.backend.get_all_keyring()]\n"  # the entry point
+        "assert 'authadapter.keyring_backend.AuthAdapterKeyring (priority: 0.1)' in found\n"
+        "print(sorted(m for m in ('httpx', 'requests') if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
+    env["AUTHADAPTER_CREDENTIALS"] = "{broken"  # a lookup would warn about it
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "[]\n", "")
