@@ -178,7 +178,7 @@ def _http_allowed(url: str) -> bool:
     return plain_http_allowed(origin, allowed)
 
 
-def username_and_password(credential: Credential | None) -> tuple[str, str] | None:
+def _keyring_pair(credential: Credential | None) -> tuple[str, str] | None:
     """The keyring form of a credential: Basic as is, Bearer under ``TOKEN_USERNAME``."""
     from authadapter._credentials import BasicCredential, BearerToken
 
@@ -189,7 +189,7 @@ def username_and_password(credential: Credential | None) -> tuple[str, str] | No
     return None
 
 
-def answer(service: str, username: str | None) -> tuple[str, str] | None:
+def _answer(service: str, username: str | None) -> tuple[str, str] | None:
     """The username and password for ``service`` (and ``username``, if given); None if none."""
     from authadapter._exceptions import AuthAdapterError
 
@@ -203,7 +203,7 @@ def answer(service: str, username: str | None) -> tuple[str, str] | None:
         try:
             if not scheme_named and not _http_allowed(url):
                 return None
-            pair = username_and_password(credential_for(url))
+            pair = _keyring_pair(credential_for(url))
         except AuthAdapterError as error:
             logger.warning("authadapter keyring backend: %s", error)
             return None
@@ -232,11 +232,11 @@ class AuthAdapterKeyring(KeyringBackend):
         return -1.0 if inside_own_lookup() else PRIORITY
 
     def get_password(self, service: str, username: str) -> str | None:
-        pair = answer(service, username)
+        pair = _answer(service, username)
         return None if pair is None else pair[1]
 
     def get_credential(self, service: str, username: str | None) -> SimpleCredential | None:
-        pair = answer(service, username)
+        pair = _answer(service, username)
         return None if pair is None else SimpleCredential(*pair)
 
     def set_password(self, service: str, username: str, password: str) -> None:
