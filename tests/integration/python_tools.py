@@ -33,8 +33,11 @@ PASSWORD = "index-pass-5d81c2"
 UV_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "uv"
 """Read when the tests are collected, before fixtures give each test a temporary home."""
 
-TOOLS = [f"-e{ROOT}", "twine", "pdm[locked]", "pypiserver[passlib]"]
-"""The tools environment: authadapter itself (with keyring), twine, pdm and pypiserver."""
+TOOLS = [f"-e{ROOT}", "twine", "pdm[locked]", "poetry", "pypiserver[passlib]"]
+"""The tools environment: authadapter itself (with keyring), twine, pdm, poetry and pypiserver.
+
+``pdm[locked]``: pdm 2.29 fails to start with the newest hishel; its
+``locked`` extra pins the versions it was released with."""
 
 _SERVER = """
 import socketserver, sys

@@ -1,4 +1,4 @@
-"""pip, uv, twine and pdm get an index's credentials from authadapter's stores through keyring.
+"""pip, uv, twine, pdm and poetry get an index's credentials from authadapter's stores (keyring).
 
 The index is a real pypiserver that demands Basic auth for listing, downloads
 and uploads; the tools are the real ones from PyPI, in an environment with
@@ -283,6 +283,45 @@ def test_pdm_without_a_stored_login_fails_cleanly(
     project = pdm_project(tmp_path / "project", index)
     assert_clean_failure(pdm_lock(tools, client, project))
     assert not (project / "pdm.lock").exists()
+
+
+# poetry -----------------------------------------------------------------------
+
+
+def poetry_project(directory: Path, index: PackageIndex) -> Path:
+    directory.mkdir()
+    (directory / "pyproject.toml").write_text(
+        '[project]\nname = "client"\nversion = "0"\nrequires-python = ">=3.10"\n'
+        'dependencies = ["demo-pkg==1.0"]\n\n[tool.poetry]\npackage-mode = false\n\n'
+        f'[[tool.poetry.source]]\nname = "private"\nurl = "{index.simple}"\n'
+        'priority = "primary"\n'
+    )
+    return directory
+
+
+def poetry_lock(tools: Path, project: Path) -> subprocess.CompletedProcess[str]:
+    argv = [str(bin_dir(tools) / "poetry"), "lock", "--no-interaction"]
+    return run(argv, tools, project, POETRY_VIRTUALENVS_CREATE="false")
+
+
+def test_poetry_locks_with_the_stored_login(
+    tools: Path, index: PackageIndex, home: Path, tmp_path: Path
+) -> None:
+    store_index_login(home, index)
+    project = poetry_project(tmp_path / "project", index)
+    result = poetry_lock(tools, project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "demo_pkg-1.0-py3-none-any.whl" in (project / "poetry.lock").read_text()
+
+
+def test_poetry_without_a_stored_login_fails_cleanly(
+    tools: Path, index: PackageIndex, tmp_path: Path
+) -> None:
+    project = poetry_project(tmp_path / "project", index)
+    result = poetry_lock(tools, project)
+    assert_clean_failure(result)
+    assert "Authorization error accessing" in result.stdout + result.stderr
+    assert not (project / "poetry.lock").exists()
 
 
 # the keyring command ----------------------------------------------------------
