@@ -4,7 +4,7 @@ Installing authadapter registers ``AuthAdapterKeyring`` through keyring's
 ``keyring.backends`` entry point. Those tools ask keyring for a service (an
 index or upload URL, ``scheme://host[:port]`` or a bare ``host[:port]``) and
 maybe a username; the answer is what authadapter itself would send to that
-URL (``credential_for``), as a username and password:
+URL (``credential_for``, authadapter's core), as a username and password:
 
 * Basic credentials are their username and password. A given username
   (not ``None`` or ``""``) must be the stored one, or there is no answer.
@@ -141,41 +141,25 @@ def service_url(service: str) -> tuple[str, bool] | None:
     return url, named
 
 
-def credential_for(url: str) -> Credential | None:
-    """What authadapter sends to ``url``: the default chain, the plain-http rule; or None.
+def credential_for(url: str, *, scheme_known: bool = True) -> Credential | None:
+    """What authadapter sends to ``url``: its core's decision with the default chain; or None.
 
-    Built from the same parts as ``RegistryAuth`` without importing httpx, in
-    this one function, so that it can become one call to authadapter's core.
+    ``scheme_known=False`` is for a bare ``host[:port]`` asked as
+    ``https://``: the credential is given only where plain http would be
+    allowed too, as the tool may be about to send it without TLS.
     """
-    from authadapter._chain import ProviderChain
-    from authadapter._config import resolve_settings
-    from authadapter._defaults import default_providers
-    from authadapter._origin import normalize_host
-    from authadapter._policy import plain_http_allowed
+    from authadapter._authorizer import Authorizer
 
-    settings = resolve_settings()
-    chain = ProviderChain(
-        default_providers(settings),
-        ttl=settings.ttl,
-        negative_ttl=settings.negative_ttl,
-        timeout=settings.timeout,
-    )
-    origin = chain.origin_of(url)
-    allowed = {normalize_host(host) for host in settings.allow_http_hosts}
-    if not plain_http_allowed(origin, allowed):
-        return None
-    return chain.resolve(url).credential
+    authorizer = Authorizer()
+    if not scheme_known:
+        from authadapter._origin import Origin
+        from authadapter._policy import plain_http_allowed
 
-
-def _http_allowed(url: str) -> bool:
-    """Whether plain http to the host of ``url`` would be allowed (loopback or allow-listed)."""
-    from authadapter._config import load_config
-    from authadapter._origin import Origin, normalize_host
-    from authadapter._policy import plain_http_allowed
-
-    origin = Origin.from_url("http" + url[len("https") :])
-    allowed = {normalize_host(host) for host in load_config().allow_http_hosts}
-    return plain_http_allowed(origin, allowed)
+        origin = Origin.from_url(url)
+        plain = Origin("http", origin.host, origin.port)
+        if not plain_http_allowed(plain, authorizer.allow_http_hosts):
+            return None
+    return authorizer.decide(url).credential
 
 
 def _keyring_pair(credential: Credential | None) -> tuple[str, str] | None:
@@ -201,9 +185,7 @@ def _answer(service: str, username: str | None) -> tuple[str, str] | None:
     url, scheme_named = target
     with own_lookup():
         try:
-            if not scheme_named and not _http_allowed(url):
-                return None
-            pair = _keyring_pair(credential_for(url))
+            pair = _keyring_pair(credential_for(url, scheme_known=scheme_named))
         except AuthAdapterError as error:
             logger.warning("authadapter keyring backend: %s", error)
             return None
