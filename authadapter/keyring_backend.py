@@ -22,7 +22,9 @@ URL (``credential_for``, authadapter's core), as a username and password:
 Priority ``PRIORITY`` (0.1) keeps the backend below every real keyring (the
 Secret Service, macOS Keychain, Windows Credential Locker are 5 and up,
 keyrings.alt's files 0.5 and more). With one of them viable, keyring chooses
-its chainer, which asks the user's keyring first and writes only there.
+its chainer, which asks the user's keyring first and writes only there; and
+an index URL is not answered while the user's keyring holds the
+``host[:port]`` or ``scheme://host[:port]`` entry the tool asks for next.
 Alone, it is keyring's choice (above ``fail``, 0), and it stores nothing:
 ``set_password`` and ``delete_password`` refuse with a message that says
 where registry credentials go (``authadapter login``).
@@ -191,7 +193,36 @@ def _answer(service: str, username: str | None) -> tuple[str, str] | None:
             return None
     if pair is None or (username and pair[0] != username):
         return None
+    if _users_keyring_holds(service, url, username):
+        return None
     return pair
+
+
+def _users_keyring_holds(service: str, url: str, username: str | None) -> bool:
+    """Whether a keyring above this one holds what the tool will ask for next.
+
+    pip asks with the index URL, then ``host[:port]`` (where its "save
+    credentials?" writes); uv then also tries ``scheme://host[:port]``. The
+    chainer asked the user's keyring for ``service`` before us, but not yet
+    for those: answering now would shadow an entry the user keeps there.
+    """
+    from urllib.parse import urlsplit
+
+    from keyring.backends.chainer import ChainerBackend
+
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    forms = [form for form in (netloc, f"{parts.scheme}://{netloc}") if form != service.strip()]
+    with own_lookup():  # this backend's priority is then below every other's
+        above = [backend for backend in ChainerBackend.backends if backend.priority > PRIORITY]
+        for backend in above:
+            for form in forms:
+                try:
+                    if backend.get_credential(form, username or None) is not None:
+                        return True
+                except Exception as error:  # the tool will meet it too, when it asks
+                    logger.debug("keyring backend %s: %s", backend, type(error).__name__)
+    return False
 
 
 class AuthAdapterKeyring(KeyringBackend):

@@ -449,3 +449,27 @@ def test_the_users_keyring_keeps_its_entries_before_and_after_installing_authada
     assert keyring(tools, "set", url, "alice", stdin="mine-3\n", **bus)[0] == 0
     assert keyring(tools, "get", url, "alice", **bus) == (0, "mine-3\n")
     assert secret_of(secret_service, {"service": url, "username": "alice"}) == [b"mine-3"]
+
+
+def test_an_entry_pip_saved_under_host_port_is_not_shadowed(
+    secret_service: SecretService, tools: Path, home: Path
+) -> None:
+    """pip asks with the index URL, then ``host:port``, where its "save credentials?" wrote."""
+    bus = {"DBUS_SESSION_BUS_ADDRESS": secret_service.address}
+    url = "http://127.0.0.1:8765/simple/"
+    login = {"BasicHTTP": {"username": "alice", "password": "from-store-2"}}
+    store_credential(home, "127.0.0.1:8765", login)
+    assert keyring(tools, "set", "127.0.0.1:8765", "alice", stdin="saved-by-pip\n", **bus)[0] == 0
+    as_json = '{"username": "alice", "password": "saved-by-pip"}\n'
+    for service in (url, "127.0.0.1:8765"):  # pip's two questions, in its order
+        answer = keyring(tools, "--mode=creds", "--output=json", "get", service, **bus)
+        if answer[0] == 0:
+            break
+    assert (service, answer) == ("127.0.0.1:8765", (0, as_json))
+    # another host's entry does not hold this one back
+    assert keyring(tools, "get", "http://127.0.0.2:8765/simple/", "alice", **bus)[0] == 1
+    store_credential(home, "127.0.0.2:8765", login)
+    assert keyring(tools, "get", "http://127.0.0.2:8765/simple/", "alice", **bus) == (
+        0,
+        "from-store-2\n",
+    )
