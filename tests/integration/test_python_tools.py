@@ -105,9 +105,9 @@ def store_index_login(home: Path, index: PackageIndex) -> None:
 
 
 def run(argv: list[str], tools: Path, cwd: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    """Run a tool with ``tools`` first on ``PATH`` (where ``keyring`` is found)."""
+    """Run a tool with ``tools`` first on ``PATH`` (its ``keyring``); it must show no secret."""
     env = clean_environment({"PATH": f"{bin_dir(tools)}:{clean_environment()['PATH']}", **extra})
-    return subprocess.run(
+    result = subprocess.run(
         argv,
         capture_output=True,
         text=True,
@@ -117,6 +117,8 @@ def run(argv: list[str], tools: Path, cwd: Path, **extra: str) -> subprocess.Com
         timeout=TIMEOUT,
         check=False,
     )
+    assert PASSWORD not in result.stdout + result.stderr  # whether it worked or not
+    return result
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess[str]) -> None:
