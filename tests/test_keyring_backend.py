@@ -316,6 +316,24 @@ def test_a_lookup_through_the_keyring_store_does_not_come_back(
     assert calls.read_text() == "call\n"
 
 
+def test_a_lookup_that_asks_keyring_plugins_does_not_come_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pip-keyring store asks python-keyring with the URL, as pip does: this backend, once.
+
+    Nothing holds a credential, so every store is asked, the pip-keyring
+    store last; a lookup that came back would run the token command again.
+    """
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "authadapter.keyring_backend.AuthAdapterKeyring")
+    calls = tmp_path / "calls"
+    script = executable(tmp_path / "count", f"#!/bin/sh\necho call >> {calls}\nexit 1\n")
+    configure(
+        tmp_path, monkeypatch, f'[[commands]]\nhosts = ["127.0.0.1"]\ncommand = ["{script}"]\n'
+    )
+    assert AuthAdapterKeyring().get_credential("http://127.0.0.1:8765/simple/", None) is None
+    assert calls.read_text() == "call\n"
+
+
 # with the user's Secret Service ---------------------------------------------------
 
 
