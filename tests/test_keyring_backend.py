@@ -239,24 +239,36 @@ def test_the_environment_variable_switches_it_off(
 
 
 def test_the_configuration_file_switches_it_off_and_the_variable_back_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: AuthAdapterKeyring,
+    stores: EnvironmentStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """The file's switch is read when a question comes: the backend answers nothing."""
+    stores["127.0.0.1"] = BASIC
+    url = "http://127.0.0.1/simple/"
     configure(tmp_path, monkeypatch, "keyring_backend = false\n")
-    assert not AuthAdapterKeyring.viable
+    assert backend.get_credential(url, None) is None
+    assert backend.get_password(url, "alice") is None
     monkeypatch.setenv("AUTHADAPTER_KEYRING_BACKEND", "1")
-    assert AuthAdapterKeyring.priority == PRIORITY
+    assert backend.get_password(url, "alice") == "basic-pw-8c1d"
 
 
-def test_a_bad_switch_makes_it_unusable_with_a_message_naming_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_bad_switch_is_named_and_nothing_is_answered(
+    backend: AuthAdapterKeyring,
+    stores: EnvironmentStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    stores["127.0.0.1"] = BASIC
     monkeypatch.setenv("AUTHADAPTER_KEYRING_BACKEND", "maybe")
     with pytest.raises(RuntimeError, match="AUTHADAPTER_KEYRING_BACKEND: expected 1 or 0"):
         AuthAdapterKeyring.priority  # noqa: B018
     monkeypatch.delenv("AUTHADAPTER_KEYRING_BACKEND")
     path = configure(tmp_path, monkeypatch, 'keyring_backend = "no"\n')
-    with pytest.raises(RuntimeError, match=f"{path}: keyring_backend: expected true or false"):
-        AuthAdapterKeyring.priority  # noqa: B018
+    assert backend.get_credential("http://127.0.0.1/simple/", None) is None
+    assert f"{path}: keyring_backend: expected true or false" in caplog.text
 
 
 def config_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
