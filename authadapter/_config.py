@@ -8,6 +8,7 @@ One TOML file, ``config.toml`` in the platform's user configuration directory
     negative_ttl = 300             # seconds "no credential" is cached
     timeout = 10                   # seconds a keyring or command may take
     allow_http_hosts = ["mirror.internal"]
+    keyring_backend = false        # pip, uv, twine... no longer ask authadapter
 
     [providers]
     order = ["commands", "env", "rattler-auth-file", "keyring",
@@ -114,6 +115,8 @@ class Settings:
     timeout: float = 10.0
     allow_http_hosts: tuple[str, ...] = ()
     path: Path | None = None
+    keyring_backend: bool = True
+    """Whether authadapter's python-keyring backend answers (``authadapter.keyring_backend``)."""
 
     def is_enabled(self, name: str) -> bool:
         """Whether provider ``name`` is on: unless switched off, or off by default and not on."""
@@ -174,13 +177,18 @@ def parse_config(text: str, path: Path | str) -> Settings:
         data,
         where,
         "",
-        {"ttl", "negative_ttl", "timeout", "allow_http_hosts"},
+        {"ttl", "negative_ttl", "timeout", "allow_http_hosts", "keyring_backend"},
         {
             "providers",
             "commands",
         },
     )
     settings = _apply_scalars(Settings(path=Path(path)), data, where)
+    if "keyring_backend" in data:
+        if not isinstance(data["keyring_backend"], bool):
+            kind = _kind(data["keyring_backend"])
+            raise ConfigError(f"{where}: keyring_backend: expected true or false, got {kind}")
+        settings = replace(settings, keyring_backend=data["keyring_backend"])
     providers = data.get("providers", {})
     if not isinstance(providers, dict):
         raise ConfigError(f"{where}: providers: expected a table, got {_kind(providers)}")

@@ -33,6 +33,7 @@ def describe_configuration(settings: Settings, config_file: str, file_exists: bo
     )
     hosts = ", ".join(settings.allow_http_hosts) or "none besides loopback"
     lines.append(f"plain http allowed for: {hosts}")
+    lines.append(_keyring_backend(settings))
     lines.append("providers, in lookup order:")
     order = order_of(settings, stores)
     known = [*stores.default_order, *stores.broken]
@@ -58,6 +59,18 @@ def describe_configuration(settings: Settings, config_file: str, file_exists: bo
         if name == "commands" and listed:
             lines.extend(f"        {_command(spec, settings)}" for spec in settings.commands)
     return lines
+
+
+def _keyring_backend(settings: Settings) -> str:
+    """Whether pip, uv, twine... get answers through keyring, and which switch says so."""
+    from ._exceptions import ConfigError
+    from .keyring_backend import switch_state
+
+    try:
+        on, why = switch_state(settings.keyring_backend)
+    except ConfigError as error:
+        return f"keyring backend (pip, uv, twine, poetry, pdm): off, {error}"
+    return f"keyring backend (pip, uv, twine, poetry, pdm): {'on' if on else 'off'} ({why})"
 
 
 def _where(name: str, providers: list[CredentialProvider], settings: Settings) -> str:

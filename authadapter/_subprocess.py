@@ -14,6 +14,9 @@ Decisions a caller may rely on:
   or wait forever on a pipe no one writes to. Commands that prompt should open
   the terminal themselves (as ``ssh``, ``gpg`` and ``pass`` do).
 * stderr is inherited, so the command's own diagnostics reach the user.
+* ``AUTHADAPTER_IN_LOOKUP=1`` is added to its environment: a ``keyring``
+  command it runs must not ask authadapter's keyring backend, which would
+  run the lookup again (``_reentry``).
 * Errors name the command (its executable, never its arguments or output,
   either of which may hold a secret) and say what went wrong.
 * No process is left behind by a failure: when the command times out,
@@ -37,6 +40,7 @@ from typing import IO
 from ._concurrency import process_timeout
 from ._exceptions import ProviderError, ProviderTimeoutError
 from ._process_tree import ProcessTree
+from ._reentry import REENTRY_VARIABLE
 
 __all__ = [
     "MAX_OUTPUT",
@@ -143,7 +147,8 @@ class CommandProcess:
         self.timeout = timeout
         self.max_output = max_output
         self._deadline = time.monotonic() + timeout
-        full_env = None if env is None else {**os.environ, **env}
+        # a child of a lookup is inside it: its keyring command cannot ask authadapter again
+        full_env = {**os.environ, **(env or {}), REENTRY_VARIABLE: "1"}
         if not argv:
             raise ProviderError("empty command")
         self._tree = ProcessTree(new_session=new_session)

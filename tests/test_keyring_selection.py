@@ -1,7 +1,8 @@
 """authadapter's keyring provider uses the backend python-keyring would choose, in every case.
 
 Each case runs two fresh processes in the same environment: one asks
-python-keyring (``keyring.get_keyring()``), the other asks authadapter's
+python-keyring (``keyring.get_keyring()``, inside ``own_lookup()`` as
+authadapter's keyring provider asks it), the other asks authadapter's
 keyring provider which backend it uses. They must name the same backend. Where
 no keyring can exist, authadapter must get there without importing keyring.
 The cases with a running Secret Service or an installed third-party backend
@@ -21,7 +22,10 @@ import pytest
 
 KEYRING_CHOICE = (
     "import keyring\n"
-    "backend = keyring.get_keyring()\n"
+    "from authadapter._reentry import own_lookup\n"
+    # as keyring chooses inside authadapter's lookups, where authadapter's own backend is out
+    "with own_lookup():\n"
+    "    backend = keyring.get_keyring()\n"
     "print(f'{type(backend).__module__}.{type(backend).__qualname__}')\n"
 )
 

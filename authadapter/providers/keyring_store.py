@@ -136,7 +136,8 @@ class KeyringProvider(Provider):
         with self._lock:
             if self._backend is None:
                 try:
-                    self._backend = load_backend(self._configured)
+                    with own_lookup():  # keyring's choice must not be authadapter's own backend
+                        self._backend = load_backend(self._configured)
                 except Exception as error:
                     logger.debug("keyring: no backend (%s)", type(error).__name__)
                     return None
@@ -151,10 +152,10 @@ class KeyringProvider(Provider):
 
         def probe() -> bool:
             try:
-                backend = self.backend()
-                if backend is None or is_unusable(backend):
-                    return False
                 with own_lookup():
+                    backend = self.backend()
+                    if backend is None or is_unusable(backend):
+                        return False
                     backend.get_password(self.service, "authadapter-probe")
                 return True
             except Exception as error:
@@ -168,6 +169,10 @@ class KeyringProvider(Provider):
             return False
 
     def lookup(self, origin: Origin, url: str) -> LookupResult:
+        with own_lookup():
+            return self._lookup(origin)
+
+    def _lookup(self, origin: Origin) -> LookupResult:
         backend = self.backend()
         if backend is None or is_unusable(backend):
             return Miss()
@@ -236,7 +241,8 @@ class KeyringProvider(Provider):
             # what keyring's fail backend raises, without loading keyring to raise it
             raise StoreWriteError(f"{self.description}: cannot store {key!r} (NoKeyringError)")
         try:
-            backend.set_password(self.service, key, secret)
+            with own_lookup():
+                backend.set_password(self.service, key, secret)
         except Exception as error:
             raise StoreWriteError(
                 f"{self.description}: cannot store {key!r} ({type(error).__name__})"
@@ -249,9 +255,10 @@ class KeyringProvider(Provider):
         if backend is None or is_unusable(backend):
             return False
         try:
-            if backend.get_password(self.service, key) is None:
-                return False
-            backend.delete_password(self.service, key)
+            with own_lookup():
+                if backend.get_password(self.service, key) is None:
+                    return False
+                backend.delete_password(self.service, key)
         except Exception as error:
             raise StoreWriteError(
                 f"{self.description}: cannot delete {key!r} ({type(error).__name__})"
