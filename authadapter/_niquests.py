@@ -17,7 +17,6 @@ the event loop (``decide_async``), and awaits coroutine hooks.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
 
 import niquests
 from niquests.structures import CaseInsensitiveDict
@@ -25,7 +24,7 @@ from niquests.utils import requote_uri
 
 from ._authorizer import authorizer_of
 from ._logfilter import install_log_filter
-from ._policy import location_without_foreign_token
+from ._policy import location_without_foreign_token, requests_style_redirect_target
 
 if TYPE_CHECKING:
     from ._authorizer import Authorizer, Decision
@@ -207,12 +206,8 @@ def followed(
 
 
 def redirect_target(request_url: str, location: str) -> str:
-    """Where niquests will go for ``location``, resolved as ``resolve_redirects`` does."""
-    if location.startswith("//"):
-        location = f"{urlsplit(request_url).scheme}:{location}"
-    if not urlsplit(location).netloc:
-        return urljoin(request_url, requote_uri(location))
-    return str(requote_uri(location))
+    """Where niquests will go for ``location``."""
+    return requests_style_redirect_target(request_url, location, requote_uri)
 
 
 def guard_redirect(response: niquests.Response) -> niquests.Response:

@@ -8,7 +8,7 @@ see) and ``REPLAYABLE_WITHOUT_BODY``.
 from __future__ import annotations
 
 import base64
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ._chain import Resolution
@@ -22,6 +22,7 @@ __all__ = [
     "credential_rejected",
     "location_without_foreign_token",
     "plain_http_allowed",
+    "requests_style_redirect_target",
     "userinfo_authorization",
 ]
 
@@ -110,3 +111,18 @@ def plain_http_allowed(origin: Origin, allow_http_hosts: Collection[str]) -> boo
     cannot disagree.
     """
     return origin.scheme != "http" or origin.is_loopback or origin.host in allow_http_hosts
+
+
+def requests_style_redirect_target(
+    request_url: str, location: str, requote_uri: Callable[[str], str]
+) -> str:
+    """Where requests (and niquests, its fork) go for ``location``, as ``resolve_redirects`` does.
+
+    ``requote_uri`` is the client's own, so the URL compared is the one the
+    client will really connect to.
+    """
+    if location.startswith("//"):
+        location = f"{urlsplit(request_url).scheme}:{location}"
+    if not urlsplit(location).netloc:
+        return urljoin(request_url, requote_uri(location))
+    return str(requote_uri(location))

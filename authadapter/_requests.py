@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.utils import requote_uri
 
 from ._logfilter import install_log_filter
-from ._policy import location_without_foreign_token
+from ._policy import location_without_foreign_token, requests_style_redirect_target
 
 if TYPE_CHECKING:
     from ._authorizer import Authorizer, Decision
@@ -143,12 +142,8 @@ def replayable(request: requests.PreparedRequest) -> bool:
 
 
 def redirect_target(request_url: str, location: str) -> str:
-    """Where requests will go for ``location``, resolved as ``resolve_redirects`` does."""
-    if location.startswith("//"):
-        location = f"{urlsplit(request_url).scheme}:{location}"
-    if not urlsplit(location).netloc:
-        return urljoin(request_url, requote_uri(location))
-    return str(requote_uri(location))
+    """Where requests will go for ``location``."""
+    return requests_style_redirect_target(request_url, location, requote_uri)
 
 
 def guard_redirect(response: requests.Response, **kwargs: Any) -> requests.Response:
