@@ -81,6 +81,24 @@ def canary(label: str = "") -> str:
     return value
 
 
+KINDS = ("bearer", "basic", "conda", "raw")
+"""The four credential kinds, as tests parametrise over them."""
+
+
+def canary_credential(
+    kind: str, label: str = "", username: str = "alice"
+) -> credentials.Credential:
+    """A credential of ``kind`` whose secret is a fresh ``canary(label)``."""
+    secret = canary(label or kind)
+    if kind == "bearer":
+        return credentials.BearerToken(secret)
+    if kind == "basic":
+        return credentials.BasicCredential(username, secret)
+    if kind == "conda":
+        return credentials.CondaToken(secret)
+    return credentials.RawToken(secret)
+
+
 @dataclass
 class _TestRecord:
     secrets: dict[str, str] = field(default_factory=dict)

@@ -24,30 +24,15 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from authadapter import (
     AiohttpAuth,
     Authorizer,
-    BasicCredential,
     BearerToken,
     CondaToken,
-    Credential,
-    RawToken,
     RegistryAuth,
 )
-from tests.fixtures_security import Static, canary
+from tests.fixtures_security import KINDS, Static, canary, canary_credential
 from tests.support import LoopbackServer, NeedsTheLoop, require_authorization
 from tests.test_registry_auth import Rotating, always, sent
 
 Servers = Callable[..., LoopbackServer]
-KINDS = ["bearer", "basic", "conda", "raw"]
-
-
-def make(kind: str) -> Credential:
-    secret = canary(kind)
-    if kind == "bearer":
-        return BearerToken(secret)
-    if kind == "basic":
-        return BasicCredential("alice", secret)
-    if kind == "conda":
-        return CondaToken(secret)
-    return RawToken(secret)
 
 
 async def get(auth: Any, url: str, **kwargs: Any) -> tuple[int, str]:
@@ -60,7 +45,7 @@ async def get(auth: Any, url: str, **kwargs: Any) -> tuple[int, str]:
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_every_kind_round_trips(loopback_server: Servers, kind: str) -> None:
-    credential = make(kind)
+    credential = canary_credential(kind)
     server = loopback_server("127.0.0.2")
     auth = RegistryAuth([Static({"127.0.0.2": credential})])
     async with aiohttp.ClientSession(middlewares=[AiohttpAuth(auth)]) as session:

@@ -36,31 +36,16 @@ import niquests
 
 from authadapter import (
     AsyncNiquestsAuth,
-    BasicCredential,
     BearerToken,
     CondaToken,
-    Credential,
     NiquestsAuth,
-    RawToken,
     RegistryAuth,
 )
-from tests.fixtures_security import Static, canary
+from tests.fixtures_security import KINDS, Static, canary, canary_credential
 from tests.support import LoopbackServer, NeedsTheLoop, require_authorization
 from tests.test_registry_auth import Rotating, always, sent
 
 Servers = Callable[..., LoopbackServer]
-KINDS = ["bearer", "basic", "conda", "raw"]
-
-
-def make(kind: str) -> Credential:
-    secret = canary(kind)
-    if kind == "bearer":
-        return BearerToken(secret)
-    if kind == "basic":
-        return BasicCredential("alice", secret)
-    if kind == "conda":
-        return CondaToken(secret)
-    return RawToken(secret)
 
 
 def get(auth: Any, url: str, asynchronous: bool = False, **kwargs: Any) -> int:
@@ -99,7 +84,7 @@ def test_requests_keeps_the_real_urllib3() -> None:
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_round_trips(loopback_server: Servers, kind: str, asynchronous: bool) -> None:
-    credential = make(kind)
+    credential = canary_credential(kind)
     server = loopback_server("127.0.0.2")
     auth = RegistryAuth([Static({"127.0.0.2": credential})])
     assert get(auth, server.url + "/chan/repodata.json?x=1", asynchronous) == 200

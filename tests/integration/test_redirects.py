@@ -45,28 +45,19 @@ from authadapter import (
     BearerToken,
     CondaToken,
     Credential,
-    RawToken,
     RegistryAuth,
     httpx_event_hooks,
     patch_httpx,
 )
 from tests.conftest import service_unavailable
-from tests.fixtures_security import Static, canary, count
+from tests.fixtures_security import KINDS, Static, canary, canary_credential, count
 from tests.support import LoopbackServer, Received, Reply
 
 Servers = Callable[..., LoopbackServer]
-KINDS = ["bearer", "basic", "conda", "raw"]
 
 
 def make(kind: str, label: str) -> Credential:
-    secret = canary(label)
-    if kind == "bearer":
-        return BearerToken(secret)
-    if kind == "basic":
-        return BasicCredential("user", secret)
-    if kind == "conda":
-        return CondaToken(secret)
-    return RawToken(secret)
+    return canary_credential(kind, label, username="user")
 
 
 def secret_of(credential: Credential) -> str:
