@@ -77,37 +77,47 @@ def parent_thread_inside_a_lookup(
     return thread, result
 
 
-def wait_for_child(pid: int, read_end: int) -> str:
-    ready, _, _ = select.select([read_end], [], [], CHILD_DEADLINE)
-    if not ready:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        pytest.fail("the forked child hung")
-    answer = os.read(read_end, 1000).decode()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, answer
-    return answer
+def in_forked_child(answer: Callable[[], str], release: Path | None = None) -> tuple[int, str]:
+    """Fork; the child runs ``answer`` and reports it (or its error) through a pipe.
+
+    ``release`` (a gate file) is touched once the child has answered or been
+    killed, so a parent thread held inside a lookup can finish.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: answer through the pipe, whatever happens
+        try:
+            text = answer()
+        except BaseException as error:
+            text = f"error: {error!r}"
+        os.write(write_end, text.encode())
+        os._exit(0)
+    os.close(write_end)
+    try:
+        ready, _, _ = select.select([read_end], [], [], CHILD_DEADLINE)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung")
+        text = os.read(read_end, 1000).decode()
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, text
+        return pid, text
+    finally:
+        if release is not None:
+            release.touch()
+        os.close(read_end)
 
 
 def test_os_fork_during_a_lookup(tmp_path: Path) -> None:
     store = SlowFirstCall(tmp_path / "gate")
     authorizer = Authorizer([store], config=False)
     thread, parent_result = parent_thread_inside_a_lookup(authorizer, store)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: answer through the pipe, whatever happens
-        try:
-            answer = str(authorizer.decide(URL).authorization)
-        except BaseException as error:
-            answer = f"error: {error!r}"
-        os.write(write_end, answer.encode())
-        os._exit(0)
-    os.close(write_end)
-    try:
-        child_answer = wait_for_child(pid, read_end)
-    finally:
-        (tmp_path / "gate").touch()
-        os.close(read_end)
+
+    pid, child_answer = in_forked_child(
+        lambda: str(authorizer.decide(URL).authorization), release=tmp_path / "gate"
+    )
+
     assert child_answer == f"Bearer fork-token-{pid}"  # looked up in the child itself
     thread.join(10)
     assert parent_result == [f"Bearer fork-token-{os.getpid()}"]  # the parent is unharmed
@@ -148,17 +158,9 @@ def test_a_child_keeps_what_the_parent_had_looked_up(tmp_path: Path) -> None:
     store = SlowFirstCall(tmp_path / "gate")
     authorizer = Authorizer([store], config=False)
     parent = authorizer.decide(URL).authorization
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        answer = f"{authorizer.decide(URL).authorization} {store.calls}"
-        os.write(write_end, answer.encode())
-        os._exit(0)
-    os.close(write_end)
-    try:
-        answer = wait_for_child(pid, read_end)
-    finally:
-        os.close(read_end)
+
+    _, answer = in_forked_child(lambda: f"{authorizer.decide(URL).authorization} {store.calls}")
+
     assert answer == f"{parent} 1"
 
 
@@ -191,21 +193,9 @@ def test_a_command_store_answers_a_child_forked_while_it_runs(tmp_path: Path) ->
     while not (tmp_path / "started").exists():
         assert time.monotonic() < deadline, "the command did not start"
         time.sleep(0.01)
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            answer = str(authorizer.decide(URL).authorization)
-        except BaseException as error:
-            answer = f"error: {error!r}"
-        os.write(write_end, answer.encode())
-        os._exit(0)
-    os.close(write_end)
-    try:
-        child_answer = wait_for_child(pid, read_end)
-    finally:
-        gate.touch()
-        os.close(read_end)
+    _, child_answer = in_forked_child(
+        lambda: str(authorizer.decide(URL).authorization), release=gate
+    )
     thread.join(20)
     assert child_answer == "Bearer command-token-later"
     assert result == ["Bearer command-token-first"]
