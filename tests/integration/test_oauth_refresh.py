@@ -20,10 +20,13 @@ import pytest
 
 from authadapter import RegistryAuth
 from authadapter.providers.rattler import rattler_credentials_path
-from tests.conftest import service_unavailable
-from tests.integration.test_pyrattler_interop import REPODATA
+from tests.integration.test_pyrattler_interop import (
+    fetch_with_rattler,
+    require_py_rattler,
+    serve_channel,
+)
 from tests.oauth_endpoint import TokenEndpoint, oauth_value
-from tests.support import LoopbackServer, Received, Reply, SecretService
+from tests.support import LoopbackServer, Reply, SecretService
 from tests.test_cli import run_cli
 
 Start = Callable[..., LoopbackServer]
@@ -157,63 +160,20 @@ def test_an_expired_keyring_entry_that_cannot_be_renewed_is_not_sent(
 
 # py-rattler -------------------------------------------------------------------------
 
-_RATTLER_FETCH = """
-import asyncio, os, sys
-from rattler import Channel
-from rattler.platform import Platform
-from rattler.networking import AuthenticationMiddleware, Client, fetch_repo_data
-
-async def main():
-    await fetch_repo_data(
-        channels=[Channel(sys.argv[1])],
-        platforms=[Platform("noarch")],
-        cache_path=sys.argv[2],
-        callback=None,
-        client=Client([AuthenticationMiddleware()]),
-    )
-
-asyncio.run(main())
-sys.stdout.flush()
-os._exit(0)  # py-rattler 0.28 may crash while tearing its runtime down
-"""
-
-
-def _channel(server: LoopbackServer, request: Received) -> Reply:
-    if request.path.endswith("/noarch/repodata.json"):
-        return Reply(200, {"Content-Type": "application/json"}, REPODATA.encode())
-    return Reply(404, {}, b"")
-
-
-def _fetch_with_rattler(registry: LoopbackServer, cache: Path) -> list[Received]:
-    try:
-        import rattler.networking  # noqa: F401
-    except ImportError:
-        service_unavailable("py-rattler is not installed (pip install py-rattler)")
-    before = len(registry.received)
-    result = subprocess.run(
-        [sys.executable, "-c", _RATTLER_FETCH, f"{registry.url}/chan", str(cache)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=os.environ.copy(),
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return [r for r in registry.received[before:] if r.method == "GET"]
-
 
 def test_py_rattler_reads_the_entry_we_renewed(
     loopback_server: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     endpoint, url = _endpoint(loopback_server)
-    registry = loopback_server("127.0.0.2", _channel)
+    registry = loopback_server("127.0.0.2", serve_channel)
     auth_file = tmp_path / "auth.json"
     auth_file.write_text(json.dumps({"127.0.0.2": oauth_value(url, expires_in=30)}))
     monkeypatch.setenv("RATTLER_AUTH_FILE", str(auth_file))
 
     with httpx.Client(auth=RegistryAuth(config=False)) as client:
         client.get(f"{registry.url}/chan/noarch/repodata.json")
-    (by_rattler,) = _fetch_with_rattler(registry, tmp_path / "cache")
+    require_py_rattler()
+    by_rattler = fetch_with_rattler(registry, tmp_path / "cache")
 
     assert registry.received[0].authorization == "Bearer access-renewed-0001"
     assert by_rattler.authorization == "Bearer access-renewed-0001"
@@ -224,12 +184,13 @@ def test_we_read_the_entry_py_rattler_renewed(
     loopback_server: Start, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     endpoint, url = _endpoint(loopback_server)
-    registry = loopback_server("127.0.0.2", _channel)
+    registry = loopback_server("127.0.0.2", serve_channel)
     auth_file = tmp_path / "auth.json"
     auth_file.write_text(json.dumps({"127.0.0.2": oauth_value(url, expires_in=30)}))
     monkeypatch.setenv("RATTLER_AUTH_FILE", str(auth_file))
 
-    (by_rattler,) = _fetch_with_rattler(registry, tmp_path / "cache")
+    require_py_rattler()
+    by_rattler = fetch_with_rattler(registry, tmp_path / "cache")
     with httpx.Client(auth=RegistryAuth(config=False)) as client:
         client.get(f"{registry.url}/chan/noarch/repodata.json")
 
@@ -258,12 +219,13 @@ def test_py_rattler_reads_the_keyring_entry_we_renewed(
     loopback_server: Start, secret_service: SecretService, tmp_path: Path
 ) -> None:
     endpoint, url = _endpoint(loopback_server)
-    registry = loopback_server("127.0.0.2", _channel)
+    registry = loopback_server("127.0.0.2", serve_channel)
     _store_like_rattler(secret_service, "127.0.0.2", oauth_value(url, expires_in=30))
 
     with httpx.Client(auth=RegistryAuth(config=False)) as client:
         client.get(f"{registry.url}/chan/noarch/repodata.json")
-    (by_rattler,) = _fetch_with_rattler(registry, tmp_path / "cache")
+    require_py_rattler()
+    by_rattler = fetch_with_rattler(registry, tmp_path / "cache")
 
     assert registry.received[0].authorization == "Bearer access-renewed-0001"
     assert by_rattler.authorization == "Bearer access-renewed-0001"

@@ -58,15 +58,19 @@ os._exit(0)
 """
 
 
-@pytest.fixture(autouse=True)
-def _py_rattler() -> None:
+def require_py_rattler() -> None:
     try:
         import rattler.networking  # noqa: F401
     except ImportError:
         service_unavailable("py-rattler is not installed (pip install py-rattler)")
 
 
-def _channel(server: LoopbackServer, request: Received) -> Reply:
+@pytest.fixture(autouse=True)
+def _py_rattler() -> None:
+    require_py_rattler()
+
+
+def serve_channel(server: LoopbackServer, request: Received) -> Reply:
     if request.path.endswith("/noarch/repodata.json"):
         return Reply(200, {"Content-Type": "application/json"}, REPODATA.encode())
     return Reply(404, {}, b"")
@@ -139,7 +143,7 @@ def test_rattler_auth_file_is_sent_the_same_by_rattler_and_registry_auth(
     header: str | None,
     prefix: str,
 ) -> None:
-    server = loopback_server("127.0.0.1", _channel)
+    server = loopback_server("127.0.0.1", serve_channel)
     auth_file = tmp_path / "auth.json"
     auth_file.write_text(json.dumps({"127.0.0.1": dump_credential_value(credential)}))
     monkeypatch.setenv("RATTLER_AUTH_FILE", str(auth_file))
@@ -157,7 +161,7 @@ def test_home_credentials_file_is_sent_the_same_by_rattler_and_registry_auth(
     header: str | None,
     prefix: str,
 ) -> None:
-    server = loopback_server("127.0.0.2", _channel)
+    server = loopback_server("127.0.0.2", serve_channel)
     path = rattler_credentials_path()
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"127.0.0.2": dump_credential_value(credential)}))
@@ -170,7 +174,7 @@ def test_home_credentials_file_is_sent_the_same_by_rattler_and_registry_auth(
 def test_a_file_with_entries_rattler_has_and_we_skip_still_works_for_both(
     loopback_server: Callable[..., LoopbackServer], tmp_path: Path
 ) -> None:
-    server = loopback_server("127.0.0.2", _channel)
+    server = loopback_server("127.0.0.2", serve_channel)
     path = rattler_credentials_path()
     path.parent.mkdir(parents=True)
     s3 = {"access_key_id": "AKID", "secret_access_key": "rt-s3-secret", "session_token": None}
@@ -194,7 +198,7 @@ def test_keyring_item_as_rattler_writes_it_is_sent_the_same(
     header: str | None,
     prefix: str,
 ) -> None:
-    server = loopback_server("127.0.0.3", _channel)
+    server = loopback_server("127.0.0.3", serve_channel)
     store_like_rattler(secret_service, "127.0.0.3", credential)
 
     _assert_same_on_the_wire(
@@ -234,7 +238,7 @@ def test_login_to_rattler_auth_file_is_used_by_rattler(
     header: str | None,
     prefix: str,
 ) -> None:
-    server = loopback_server("127.0.0.4", _channel)
+    server = loopback_server("127.0.0.4", serve_channel)
     monkeypatch.setenv("RATTLER_AUTH_FILE", str(tmp_path / "auth.json"))
 
     out = _login("127.0.0.4", *argv, stdin=stdin)
@@ -256,7 +260,7 @@ def test_login_without_keyring_writes_the_home_file_rattler_uses(
     header: str | None,
     prefix: str,
 ) -> None:
-    server = loopback_server("127.0.0.5", _channel)
+    server = loopback_server("127.0.0.5", serve_channel)
 
     out = _login("http://127.0.0.5/chan", *argv, stdin=stdin)
     received = fetch_with_rattler(server, tmp_path / "cache")
@@ -280,7 +284,7 @@ def test_login_to_the_secret_service_is_used_by_rattler(
     header: str | None,
     prefix: str,
 ) -> None:
-    server = loopback_server("127.0.0.6", _channel)
+    server = loopback_server("127.0.0.6", serve_channel)
 
     out = _login("127.0.0.6", *argv, stdin=stdin)
     received = fetch_with_rattler(server, tmp_path / "cache")
@@ -298,7 +302,7 @@ def test_after_logout_rattler_sends_nothing(
     loopback_server: Callable[..., LoopbackServer],
     tmp_path: Path,
 ) -> None:
-    server = loopback_server("127.0.0.7", _channel)
+    server = loopback_server("127.0.0.7", serve_channel)
     _login("127.0.0.7", "--token", "-", stdin="gone-token-0008\n")
 
     logout = run_cli("logout", "127.0.0.7")
@@ -348,7 +352,7 @@ def test_wildcard_login_for_a_one_dot_host_is_used_by_rattler_for_its_subdomain(
 ) -> None:
     if store == "keyring":
         request.getfixturevalue("secret_service")
-    server = loopback_server("127.0.0.8", _channel)
+    server = loopback_server("127.0.0.8", serve_channel)
     _through_proxy(server, monkeypatch)
 
     out = _login("prefix.test", "--token", "-", stdin="wild-token-0009\n")
@@ -369,7 +373,7 @@ def test_wildcard_key_pixi_wrote_is_sent_the_same_by_rattler_and_registry_auth(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server = loopback_server("127.0.0.8", _channel)
+    server = loopback_server("127.0.0.8", serve_channel)
     _through_proxy(server, monkeypatch)
     path = rattler_credentials_path()
     path.parent.mkdir(parents=True)
@@ -393,7 +397,7 @@ def test_wildcard_key_pixi_wrote_is_sent_the_same_by_rattler_and_registry_auth(
 def test_netrc_entry_is_sent_the_same_by_rattler_and_registry_auth(
     loopback_server: Callable[..., LoopbackServer], tmp_path: Path
 ) -> None:
-    server = loopback_server("127.0.0.9", _channel)
+    server = loopback_server("127.0.0.9", serve_channel)
     (Path.home() / ".netrc").write_text(
         "machine 127.0.0.9 login nu password netrc-pw-0012\n"
         "machine 127.0.0.10 login other password not-this-one\n"
