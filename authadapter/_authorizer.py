@@ -28,7 +28,6 @@ from ._chain import Answer, ProviderChain, Resolution
 from ._credentials import Credential
 from ._origin import Origin, normalize_host
 from ._policy import (
-    REPLAYABLE_WITHOUT_BODY,
     carries,
     credential_rejected,
     plain_http_allowed,
@@ -40,7 +39,7 @@ from ._urls import conda_token_in_path, has_userinfo, strip_conda_token
 if TYPE_CHECKING:
     from ._config import CommandSpec, Settings
 
-__all__ = ["REPLAYABLE_WITHOUT_BODY", "Authorizer", "Decision", "Explanation"]
+__all__ = ["Authorizer", "Decision", "Explanation"]
 
 
 OWN_CREDENTIALS = "the request brings its own credentials"
@@ -423,15 +422,8 @@ class Authorizer:
         own = _own_credentials(url, False)
         if own is not None:
             return Explanation(origin, answers, own)
-        resolution = Resolution(origin, None)
-        for answer in answers:
-            if answer.decisive:
-                result = answer.result
-                if isinstance(result, Found):
-                    resolution = Resolution(
-                        origin, result.credential, answer.provider, result.source
-                    )
-                break
+        decisive = next((answer for answer in answers if answer.decisive), None)
+        resolution = Resolution(origin, None) if decisive is None else decisive.resolution(origin)
         return Explanation(origin, answers, self._apply(url, resolution))
 
     def invalidate(self, url: str | None = None) -> None:
