@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from authadapter import __version__
 from authadapter._credentials import BasicCredential, BearerToken, CondaToken, Credential
 from authadapter._exceptions import AuthAdapterError
+from authadapter._main import CARGO_ENTRIES, cargo_protocol_arguments
 from authadapter._urls import mask_url
 
 if TYPE_CHECKING:
@@ -349,11 +350,6 @@ def _add_cargo_credential(subparsers: argparse._SubParsersAction[_Parser]) -> No
     )
 
 
-def _asks_for_help(arguments: Sequence[str]) -> bool:
-    """Whether a person asked a Cargo entry point for help; Cargo itself never passes these."""
-    return any(argument in ("-h", "--help") for argument in arguments)
-
-
 def _serve_cargo(streams: _Streams, plugin_args: list[str]) -> int:
     if streams.stdin.isatty():  # a person, not Cargo (which always pipes): say what this is
         streams.stderr.write(
@@ -467,13 +463,11 @@ def main(
     # for leak checkers (our test suite's canary): what was asked, where the answer goes
     sys.audit("authadapter.cli", arguments, streams.stdout, streams.stderr)
     try:
-        if arguments[:1] in (["--cargo-plugin"], ["cargo-credential"]):
-            if _asks_for_help(arguments[1:]):
-                arguments = ["cargo-credential", "--help"]
-            elif arguments[0] == "--cargo-plugin":  # how Cargo runs a provider
-                return _serve_cargo(streams, arguments[1:])
-            else:  # argparse would eat its options
-                return _serve_cargo(streams, [a for a in arguments[1:] if a != "--cargo-plugin"])
+        plugin_arguments = cargo_protocol_arguments(arguments)
+        if plugin_arguments is not None:  # before argparse, which would eat their options
+            return _serve_cargo(streams, plugin_arguments)
+        if arguments[:1] and arguments[0] in CARGO_ENTRIES:  # a person asked for help
+            arguments = ["cargo-credential", "--help"]
         with redirect_stdout(streams.stdout), redirect_stderr(streams.stderr):
             args = build_parser().parse_args(arguments)
         command: Command = args.run
